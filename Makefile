@@ -1,0 +1,32 @@
+# The two commands of the README: `make quickstart` and `make test`.
+# Each sets up everything it needs on a fresh machine first: a virtual environment in
+# .venv made with python3.11, the package with its dependencies, and the fonts the
+# synthetic word renderer uses. `make ... TF=gpu` installs the GPU build of TensorFlow.
+
+PYTHON ?= python3.11
+TF ?= cpu
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(TF)
+
+.PHONY: setup quickstart test clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.py
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(TF),test]"
+	bash scripts/install_fonts.sh
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+quickstart: setup
+	$(PY) scripts/quickstart.py
+
+test: setup
+	$(PY) -m pytest tests
+
+clean:
+	rm -rf $(VENV) runs quickstart_run

@@ -1,0 +1,42 @@
+"""tf_crnn: train CRNN text recognizers with tf.estimator and export them for TF Serving.
+
+TensorFlow is pinned to 2.15: tf.estimator was removed in TensorFlow 2.16, so 2.15 is the
+last release that has it. numpy 2 breaks TensorFlow 2.15, hence numpy<2.
+
+TensorFlow itself comes from an extra, because the CPU and GPU builds are two packages
+that install the same files and must never both be present:
+    pip install -e .[cpu]   # tensorflow-cpu: the default, what `make` installs
+    pip install -e .[gpu]   # tensorflow with CUDA libraries, for machines with a GPU
+"""
+
+from setuptools import find_packages, setup
+
+TENSORFLOW = "2.15.1"
+
+setup(
+    name="tf_crnn",
+    version="0.1.0",
+    description="Train CRNN text recognizers (CNN + BiLSTM + CTC) with tf.estimator and export them for serving",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9,<3.12",
+    packages=find_packages(include=["tf_crnn", "tf_crnn.*", "hlp"]),
+    py_modules=["export_model"],
+    install_requires=[
+        "tensorflow-estimator==2.15.0",
+        "numpy>=1.23,<2",
+        "pillow>=10.1",
+        "absl-py>=1.0",
+        "english-words>=2.0,<3",
+    ],
+    extras_require={
+        "cpu": [
+            f"tensorflow-cpu=={TENSORFLOW}; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
+            # On ARM the plain package is the CPU build.
+            f"tensorflow=={TENSORFLOW}; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
+        ],
+        "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}"],
+        "test": ["pytest>=7"],
+    },
+    entry_points={"console_scripts": ["tf-crnn-train=tf_crnn.train:main"]},
+)

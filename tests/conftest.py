@@ -1,0 +1,110 @@
+"""Shared fixtures: tiny data sets made here, with Pillow's built-in scalable font."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOWER_ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
+TINY_WORDS = ["cat", "dog", "sun", "tree", "42", "bird", "fish", "moon", "7up", "zoo"]
+
+
+def render_text(text: str, size: int = 22, pad: int = 4) -> Image.Image:
+    """Black text on white, tightly cropped: clean enough to learn in seconds."""
+    font = ImageFont.load_default(size=size)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("L", (right - left + 2 * pad, 32), 255)
+    ImageDraw.Draw(image).text((pad - left, 16), text, font=font, fill=0, anchor="lm")
+    return image
+
+
+def write_list_dataset(folder, words, count, seed=0, name="list.txt", fmt="png"):
+    """Renders `count` images of random `words` into `folder` with a `path label` list file."""
+    os.makedirs(folder, exist_ok=True)
+    rng = random.Random(seed)
+    lines = []
+    for index in range(count):
+        word = words[index % len(words)] if index < len(words) else rng.choice(words)
+        file_name = f"img{index:05d}.{fmt}"
+        render_text(word).save(os.path.join(folder, file_name))
+        lines.append(f"{file_name} {word}\n")
+    path = os.path.join(folder, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+    return path
+
+
+def run_module(module, *args, timeout=600, check=False, env=None):
+    """Runs `python -m module args` in a fresh process; returns the CompletedProcess."""
+    full_env = dict(os.environ, PYTHONPATH=REPO, **(env or {}))
+    result = subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
+                            timeout=timeout, env=full_env, cwd=REPO)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{module} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def assert_clean_error(result, *fragments):
+    """A user error: exit status 2, one `error:` message, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "error:" in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def write_config(path, **fields):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(fields, handle)
+    return str(path)
+
+
+def tiny_model_fields(tmp_path, **overrides):
+    """A config for a small, fast CRNN on shards under tmp_path/shards."""
+    alphabet = tmp_path / "alphabet.txt"
+    alphabet.write_text("".join(c + "\n" for c in LOWER_ALNUM), encoding="utf-8")
+    fields = dict(
+        train_files=[str(tmp_path / "shards" / "tiny-train-*.tfrecord")],
+        eval_files=[str(tmp_path / "shards" / "tiny-val-*.tfrecord")],
+        model_dir=str(tmp_path / "model"),
+        alphabet_file=str(alphabet),
+        conv_channels=[16, 32, 48, 48, 64, 64, 64],
+        lstm_units=[48, 48],
+        batch_size=16,
+        train_steps=400,
+        save_checkpoints_steps=200,
+        log_step_count_steps=50,
+        bucket_boundaries=[],
+        learning_rate=0.003,
+        shuffle_buffer=500,
+        augmentation={"enabled": False},
+    )
+    fields.update(overrides)
+    return fields
+
+
+@pytest.fixture(scope="session")
+def tiny_shards(tmp_path_factory):
+    """Train/val shards of TINY_WORDS rendered 240 times."""
+    from tf_crnn.data import convert
+
+    root = tmp_path_factory.mktemp("tiny")
+    list_file = write_list_dataset(str(root / "images"), TINY_WORDS, 240)
+    args = convert.parse_args([list_file, "--output_dir", str(root / "shards"), "--prefix", "tiny",
+                               "--examples_per_shard", "64", "--val_ratio", "0.2", "--workers", "1"])
+    convert.convert(args)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tiny_shards):
+    """A small CRNN trained on the tiny set until it reads it; returns (root, config path)."""
+    fields = tiny_model_fields(tiny_shards, train_steps=500, save_checkpoints_steps=250)
+    config = write_config(tiny_shards / "params.json", **fields)
+    run_module("tf_crnn.train", config, check=True, timeout=900)
+    return tiny_shards, config

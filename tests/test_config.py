@@ -1,0 +1,89 @@
+import json
+
+import pytest
+
+from conftest import LOWER_ALNUM, assert_clean_error, run_module, write_config
+from tf_crnn.config import (ConfigError, check_same_architecture, load_config, read_resolved,
+                            write_resolved)
+
+
+@pytest.fixture
+def alphabet_file(tmp_path):
+    path = tmp_path / "alphabet.txt"
+    path.write_text("".join(c + "\n" for c in LOWER_ALNUM), encoding="utf-8")
+    return path
+
+
+def test_defaults_and_relative_paths(tmp_path, alphabet_file):
+    path = write_config(tmp_path / "p.json", alphabet_file="alphabet.txt", train_files="shards/*.tfrecord")
+    config = load_config(path)
+    assert config.alphabet_file == str(alphabet_file)
+    assert config.train_files == [str(tmp_path / "shards" / "*.tfrecord")]
+    assert config.alphabet == list(LOWER_ALNUM)
+    assert config.conv_channels == [64, 128, 256, 256, 512, 512, 512]
+
+
+def test_flag_overrides_win(tmp_path, alphabet_file):
+    path = write_config(tmp_path / "p.json", alphabet_file="alphabet.txt", batch_size=8)
+    config = load_config(path, {"batch_size": 32, "learning_rate": None, "model_dir": "elsewhere"})
+    assert config.batch_size == 32
+    assert config.learning_rate == 1e-3
+    assert config.model_dir == "elsewhere"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"batch_sise": 3}, "unknown field 'batch_sise'"),
+    ({"batch_size": "64"}, "field 'batch_size' must be a whole number"),
+    ({"batch_size": True}, "field 'batch_size' must be a whole number"),
+    ({"learning_rate": "fast"}, "field 'learning_rate' must be a number"),
+    ({"conv_channels": [1, 2]}, "field 'conv_channels' must list 7"),
+    ({"optimizer": "rmsprop"}, "field 'optimizer' must be one of"),
+    ({"augmentation": {"blur": 1}}, "unknown field 'blur'"),
+    ({"alphabet_file": "missing.txt"}, "field 'alphabet_file': file not found"),
+    ({"image_height": 30}, "field 'image_height' must be a multiple of 16"),
+])
+def test_bad_fields_are_named(tmp_path, alphabet_file, fields, message):
+    path = write_config(tmp_path / "p.json", **{"alphabet_file": "alphabet.txt", **fields})
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_config(path)
+
+
+def test_bad_json_names_line(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{\n "batch_size": 3,\n}\n')
+    with pytest.raises(ConfigError, match="not valid JSON.*line 3"):
+        load_config(str(path))
+
+
+def test_missing_config_file():
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config("/nonexistent/params.json")
+
+
+def test_architecture_change_is_refused(tmp_path, alphabet_file):
+    config = load_config(write_config(tmp_path / "p.json", alphabet_file="alphabet.txt"))
+    write_resolved(config, str(tmp_path / "model"))
+    assert read_resolved(str(tmp_path / "model")).architecture() == config.architecture()
+    check_same_architecture(config, str(tmp_path / "model"))  # same network: fine
+    config.lstm_units = [128, 128]
+    with pytest.raises(ConfigError, match="different architecture.*lstm_units"):
+        check_same_architecture(config, str(tmp_path / "model"))
+
+
+def test_train_cli_reports_config_errors_without_traceback(tmp_path, alphabet_file):
+    missing = run_module("tf_crnn.train", tmp_path / "absent.json")
+    assert_clean_error(missing, "config file not found")
+    bad = write_config(tmp_path / "p.json", alphabet_file="alphabet.txt", dropuot=0.1)
+    assert_clean_error(run_module("tf_crnn.train", bad), "unknown field 'dropuot'")
+    no_data = write_config(tmp_path / "q.json", alphabet_file="alphabet.txt", train_files=["nothing/*.tfrecord"])
+    assert_clean_error(run_module("tf_crnn.train", no_data), "field 'train_files': no file matches")
+
+
+def test_shipped_model_params_is_valid(tmp_path):
+    from conftest import REPO
+    import os
+
+    config = load_config(os.path.join(REPO, "model_params.json"))
+    assert config.alphabet == list(LOWER_ALNUM)
+    with open(os.path.join(REPO, "model_params.json")) as handle:
+        assert set(json.load(handle)) <= set(config.to_dict())

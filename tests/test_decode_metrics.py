@@ -1,0 +1,63 @@
+import numpy as np
+import tensorflow as tf
+
+from tf_crnn import decode, metrics
+from tf_crnn.alphabet import Alphabet
+
+ALPHABET = Alphabet(list("ab"))  # ids: a=0, b=1, blank=2
+
+
+def _log_probs(frames):
+    """frames: per time step, probabilities over (a, b, blank) -> time-major log-probs [T, 1, 3]."""
+    return tf.math.log(tf.constant(np.array(frames, dtype=np.float32)[:, None, :]))
+
+
+def test_greedy_merges_repeats_and_drops_blanks():
+    frames = [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1]]
+    ids, confidence = decode.greedy(_log_probs(frames), tf.constant([5]))
+    assert ALPHABET.decode(ids.numpy()[0]) == "aab"
+    np.testing.assert_allclose(confidence.numpy()[0], 0.7 * 0.6 * 0.8 * 0.6 * 0.8, rtol=1e-5)
+
+
+def test_greedy_respects_sequence_length():
+    frames = [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.1, 0.8, 0.1]]
+    ids, _ = decode.greedy(_log_probs(frames), tf.constant([2]))
+    assert ALPHABET.decode(ids.numpy()[0]) == "a"
+
+
+def test_beam_search_sums_paths_where_greedy_cannot():
+    # Best path is blank-blank ("", p=0.36) but "a" has 0.4*0.6 + 0.6*0.4 + 0.4*0.4 = 0.64.
+    frames = [[0.4, 0.0001, 0.5999], [0.4, 0.0001, 0.5999]]
+    greedy_ids, _ = decode.greedy(_log_probs(frames), tf.constant([2]))
+    assert ALPHABET.decode(greedy_ids.numpy()[0]) == ""
+    out = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, "beam", beam_width=4, top_paths=2)
+    assert out["words"].numpy()[0] == b"a"
+    assert [w.decode() for w in out["top_words"].numpy()[0]] == ["a", ""]
+    scores = out["top_scores"].numpy()[0]
+    np.testing.assert_allclose(scores, [0.64, 0.36], atol=2e-3)
+    assert out["confidences"].numpy()[0] == scores[0]
+
+
+def test_python_metrics_by_hand():
+    assert metrics.levenshtein("kitten", "sitting") == 3
+    assert metrics.levenshtein("", "abc") == 3
+    assert metrics.normalize_alnum("Hello, World-42!") == "helloworld42"
+
+
+def test_eval_metric_ops_against_hand_computed_values():
+    # Estimator metrics are tf.compat.v1 streaming metrics: they run in a graph session.
+    with tf.Graph().as_default():
+        predicted = tf.constant(["cat", "Dog", "bird", ""])
+        truth = tf.constant(["cat", "dog", "bard", "ox"])
+        alphabet = Alphabet(list("abcdgiortxD"))
+        pred_ids = alphabet.tf_encode(predicted).to_tensor(default_value=-1)
+        true_ids = alphabet.tf_encode(truth).to_tensor(default_value=-1)
+        ops = metrics.eval_metric_ops(predicted, truth, pred_ids, true_ids, tf.constant([3, 3, 4, 2]))
+        with tf.compat.v1.Session() as session:
+            session.run([tf.compat.v1.local_variables_initializer(), tf.compat.v1.tables_initializer()])
+            session.run([update for _, update in ops.values()])
+            values = {name: session.run(value) for name, (value, _) in ops.items()}
+    assert values["word_accuracy"] == 0.25  # only "cat"
+    assert values["alnum_word_accuracy"] == 0.5  # "cat", and "Dog" as "dog"
+    # edits: 0 + 1 (D/d) + 1 (i/a) + 2 (empty vs "ox") over 3 + 3 + 4 + 2 units
+    np.testing.assert_allclose(values["cer"], 4 / 12, rtol=1e-6)

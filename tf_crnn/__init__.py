@@ -1,0 +1,14 @@
+"""tf_crnn: train CRNN text recognizers on your own data and export them for serving.
+
+The data flow, one module a step:
+converters (tf_crnn.data.convert) -> TFRecords (tf_crnn.data.schema, tf_crnn.data.writer)
+-> input_fn (tf_crnn.data.input) -> model_fn (tf_crnn.model) -> export (tf_crnn.export).
+"""
+
+import os
+
+# TensorFlow's C++ start-up chatter (CPU feature notes, plugin registration) buries the
+# messages users need; set TF_CPP_MIN_LOG_LEVEL yourself to see it again.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"

@@ -1,0 +1,285 @@
+"""The one configuration object, loaded from `model_params.json` and validated once.
+
+Every other module takes a `Config` and trusts it. Relative paths in the file are
+resolved against the file's own folder, so a config can be run from anywhere.
+"""
+
+import dataclasses
+import glob
+import json
+import os
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from tf_crnn.errors import ConfigError
+
+OPTIMIZERS = ("adam", "adadelta", "sgd")
+SCHEDULES = ("constant", "exponential", "cosine")
+DECODERS = ("greedy", "beam")
+UNKNOWN_POLICIES = ("error", "skip", "unknown")
+
+# Fields that change the network's variables: a model dir trained with one value
+# cannot be resumed with another.
+ARCHITECTURE_FIELDS = (
+    "image_height",
+    "channels",
+    "conv_channels",
+    "lstm_units",
+    "alphabet",
+)
+
+
+@dataclass
+class Augmentation:
+    """Training-only image distortions; each is off when its strength is 0."""
+
+    enabled: bool = True
+    max_rotation_degrees: float = 2.0
+    max_shear: float = 0.15
+    brightness: float = 0.15
+    contrast: float = 0.3
+    blur_probability: float = 0.2
+    noise_stddev: float = 0.03
+
+
+@dataclass
+class Config:
+    """Everything a run needs. See the README's table for each field."""
+
+    train_files: List[str] = field(default_factory=list)
+    eval_files: List[str] = field(default_factory=list)
+    model_dir: str = "runs/crnn"
+    alphabet_file: str = ""
+    unknown_label_policy: str = "error"
+    unknown_token: str = "\ufffd"
+    lowercase_labels: bool = False
+    image_height: int = 32
+    max_image_width: int = 256
+    min_image_width: int = 8
+    channels: int = 1
+    conv_channels: List[int] = field(default_factory=lambda: [64, 128, 256, 256, 512, 512, 512])
+    lstm_units: List[int] = field(default_factory=lambda: [256, 256])
+    dropout: float = 0.0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    learning_rate_schedule: str = "constant"
+    decay_steps: int = 10000
+    decay_rate: float = 0.5
+    warmup_steps: int = 0
+    momentum: float = 0.9
+    gradient_clip_norm: float = 5.0
+    batch_size: int = 64
+    train_steps: int = 100000
+    save_checkpoints_steps: int = 1000
+    keep_checkpoint_max: int = 5
+    eval_steps: int = 0
+    shuffle_buffer: int = 10000
+    bucket_boundaries: List[int] = field(default_factory=lambda: [64, 96, 128, 192])
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    decoder: str = "greedy"
+    beam_width: int = 10
+    top_paths: int = 3
+    eval_image_summaries: int = 4
+    log_step_count_steps: int = 50
+    intra_op_threads: int = 0
+    inter_op_threads: int = 0
+    gpu: str = ""
+    seed: int = 0
+    # Filled in at load time, not read from the file.
+    alphabet: List[str] = field(default_factory=list)
+
+    def architecture(self) -> dict:
+        """The fields that fix the network's variables."""
+        return {name: getattr(self, name) for name in ARCHITECTURE_FIELDS}
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _type_name(kind) -> str:
+    return getattr(kind, "__name__", str(kind))
+
+
+def _check_value(name: str, value, kind):
+    """Checks one JSON value against a field's declared type; bools are not ints here."""
+    origin = getattr(kind, "__origin__", None)
+    if origin in (list, List):
+        (item_kind,) = kind.__args__
+        if isinstance(value, str) and item_kind is str:
+            return [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"field '{name}' must be a list of {_type_name(item_kind)}, got {value!r}")
+        return [_check_value(f"{name}[{i}]", item, item_kind) for i, item in enumerate(value)]
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"field '{name}' must be a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"field '{name}' must be a whole number, got {value!r}")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"field '{name}' must be true or false, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"field '{name}' must be a string, got {value!r}")
+        return value
+    raise AssertionError(f"unhandled field type {kind} for {name}")
+
+
+def _build(cls, data: dict, where: str):
+    """Builds a dataclass from a dict, refusing unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a JSON object, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in fields or key == "alphabet":
+            known = ", ".join(sorted(k for k in fields if k != "alphabet"))
+            raise ConfigError(f"{where}: unknown field '{key}' (known fields: {known})")
+        kind = fields[key].type
+        if dataclasses.is_dataclass(kind):
+            values[key] = _build(kind, value, f"{where} field '{key}'")
+        else:
+            values[key] = _check_value(key, value, kind)
+    return cls(**values)
+
+
+def _resolve(base_dir: str, path: str) -> str:
+    if not path or os.path.isabs(path):
+        return path
+    return os.path.normpath(os.path.join(base_dir, path))
+
+
+def expand_files(patterns: List[str], field_name: str) -> List[str]:
+    """Expands the globs of a files field; an empty result names the field and patterns."""
+    files = sorted({path for pattern in patterns for path in glob.glob(pattern)})
+    if not files:
+        shown = ", ".join(patterns) if patterns else "(empty)"
+        raise ConfigError(f"field '{field_name}': no file matches {shown}")
+    return files
+
+
+def validate(config: Config) -> Config:
+    """Checks ranges and choices; raises ConfigError naming the field."""
+
+    def choice(name, allowed):
+        if getattr(config, name) not in allowed:
+            raise ConfigError(f"field '{name}' must be one of {', '.join(allowed)}, got {getattr(config, name)!r}")
+
+    def positive(name):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"field '{name}' must be greater than 0, got {getattr(config, name)!r}")
+
+    choice("optimizer", OPTIMIZERS)
+    choice("learning_rate_schedule", SCHEDULES)
+    choice("decoder", DECODERS)
+    choice("unknown_label_policy", UNKNOWN_POLICIES)
+    for name in ("image_height", "max_image_width", "min_image_width", "batch_size", "train_steps",
+                 "save_checkpoints_steps", "keep_checkpoint_max", "beam_width", "top_paths",
+                 "learning_rate", "decay_steps", "log_step_count_steps"):
+        positive(name)
+    if config.channels not in (1, 3):
+        raise ConfigError(f"field 'channels' must be 1 (grayscale) or 3 (RGB), got {config.channels}")
+    if config.image_height % 16:
+        raise ConfigError(f"field 'image_height' must be a multiple of 16 (the conv stack halves it 4 times), got {config.image_height}")
+    if config.min_image_width > config.max_image_width:
+        raise ConfigError("field 'min_image_width' must not exceed 'max_image_width'")
+    if len(config.conv_channels) != 7 or min(config.conv_channels) <= 0:
+        raise ConfigError(f"field 'conv_channels' must list 7 positive channel counts, got {config.conv_channels}")
+    if not config.lstm_units or min(config.lstm_units) <= 0:
+        raise ConfigError(f"field 'lstm_units' must list one or more positive sizes, got {config.lstm_units}")
+    if not 0.0 <= config.dropout < 1.0:
+        raise ConfigError(f"field 'dropout' must be in [0, 1), got {config.dropout}")
+    if config.top_paths > config.beam_width:
+        raise ConfigError("field 'top_paths' must not exceed 'beam_width'")
+    if not config.alphabet_file:
+        raise ConfigError("field 'alphabet_file' is required (one unit a line; see `python -m tf_crnn.alphabet`)")
+    if not os.path.isfile(config.alphabet_file):
+        raise ConfigError(f"field 'alphabet_file': file not found: {config.alphabet_file}")
+    return config
+
+
+def load_config(path: str, overrides: Optional[dict] = None) -> Config:
+    """Reads, resolves and validates a config file; `overrides` (from flags) win over it.
+
+    The alphabet file is read here too, so the units travel inside the config (and into
+    the model dir) and nothing later needs the file.
+    """
+    from tf_crnn.alphabet import Alphabet  # the alphabet module imports TensorFlow lazily
+
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read: {err}") from None
+    config = _build(Config, data, path)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            setattr(config, key, value)
+    base_dir = os.path.dirname(os.path.abspath(path))
+    config.train_files = [_resolve(base_dir, p) for p in config.train_files]
+    config.eval_files = [_resolve(base_dir, p) for p in config.eval_files]
+    config.alphabet_file = _resolve(base_dir, config.alphabet_file)
+    if not (overrides or {}).get("model_dir"):
+        config.model_dir = _resolve(base_dir, config.model_dir)
+    validate(config)
+    alphabet = Alphabet.from_file(config.alphabet_file)
+    config.alphabet = list(alphabet.units)
+    return config
+
+
+def config_from_dict(data: dict) -> Config:
+    """Rebuilds a resolved config (as written into a model dir)."""
+    data = dict(data)
+    alphabet = data.pop("alphabet", [])
+    config = _build(Config, data, "config")
+    config.alphabet = list(alphabet)
+    return config
+
+
+RESOLVED_NAME = "config.json"
+
+
+def write_resolved(config: Config, model_dir: str) -> None:
+    """Writes the resolved config into the model dir, atomically."""
+    os.makedirs(model_dir, exist_ok=True)
+    target = os.path.join(model_dir, RESOLVED_NAME)
+    tmp = target + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(config.to_dict(), handle, indent=2, ensure_ascii=False)
+    os.replace(tmp, target)
+
+
+def read_resolved(model_dir: str) -> Config:
+    """The config a model dir was trained with."""
+    path = os.path.join(model_dir, RESOLVED_NAME)
+    if not os.path.isfile(path):
+        raise ConfigError(f"{model_dir} holds no {RESOLVED_NAME}: is it a tf_crnn model dir?")
+    with open(path, encoding="utf-8") as handle:
+        return config_from_dict(json.load(handle))
+
+
+def check_same_architecture(config: Config, model_dir: str) -> None:
+    """Refuses to resume a model dir with a network that does not match its checkpoints."""
+    if not os.path.isfile(os.path.join(model_dir, RESOLVED_NAME)):
+        return
+    previous = read_resolved(model_dir).architecture()
+    current = config.architecture()
+    changed = [name for name in ARCHITECTURE_FIELDS if previous[name] != current[name]]
+    if changed:
+        details = "; ".join(
+            f"{name}: {previous[name] if name != 'alphabet' else len(previous[name])} -> "
+            f"{current[name] if name != 'alphabet' else len(current[name])}"
+            for name in changed
+        )
+        raise ConfigError(
+            f"model dir {model_dir} was trained with a different architecture ({details}); "
+            "use a new --model_dir or restore the old settings"
+        )

@@ -1,0 +1,80 @@
+"""The tf.data input_fn: shards -> padded batches of (features, labels) for the Estimator.
+
+features: `images` float32 [batch, height, widest, channels] in [0, 1], `widths` int32
+[batch] (each image's true width). labels: `ids` int32 [batch, longest] padded with -1,
+`lengths` int32 [batch]. Everything per example is a TensorFlow op, so the whole
+pipeline runs in parallel C++ threads.
+"""
+
+import tensorflow as tf
+
+from tf_crnn.alphabet import for_config
+from tf_crnn.data import schema
+from tf_crnn.data.augment import augment
+from tf_crnn.data.preprocess import decode_image, resize_to_height
+
+PAD_ID = -1
+
+
+def _example_parser(config, training: bool):
+    alphabet = for_config(config)
+
+    def parse(record):
+        parsed = schema.parse_examples(record, keys=(schema.IMAGE, schema.LABEL))
+        image = decode_image(parsed[schema.IMAGE], config.channels)
+        image, width = resize_to_height(image, config.image_height, config.min_image_width, config.max_image_width)
+        if training and config.augmentation.enabled:
+            image = augment(image, config.augmentation)
+        label = parsed[schema.LABEL]
+        if config.lowercase_labels:
+            label = tf.strings.lower(label, encoding="utf-8")
+        ids = alphabet.tf_encode(label[None]).flat_values
+        features = {"images": image, "widths": width}
+        labels = {"ids": ids, "lengths": tf.size(ids, out_type=tf.int32)}
+        return features, labels
+
+    return parse
+
+
+def _usable(features, labels):
+    """Drops empty labels and, under the `skip` policy, labels with unknown units (id -1)."""
+    return tf.logical_and(labels["lengths"] > 0, tf.reduce_all(labels["ids"] >= 0))
+
+
+def make_dataset(config, files, training: bool, batch_size: int = None) -> tf.data.Dataset:
+    """The dataset the Estimator reads; `training` adds shuffling, repetition and augmentation."""
+    batch_size = batch_size or config.batch_size
+    filenames = tf.data.Dataset.from_tensor_slices(list(files))
+    if training:
+        filenames = filenames.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True).repeat()
+    records = filenames.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=min(len(files), 8),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=not training,
+    )
+    if training:
+        records = records.shuffle(config.shuffle_buffer, seed=config.seed)
+    examples = records.map(_example_parser(config, training), num_parallel_calls=tf.data.AUTOTUNE,
+                           deterministic=not training)
+    examples = examples.filter(_usable).ignore_errors(log_warning=True)
+    padding = ({"images": 0.0, "widths": 0}, {"ids": PAD_ID, "lengths": 0})
+    if training and config.bucket_boundaries:
+        batches = examples.bucket_by_sequence_length(
+            element_length_func=lambda features, labels: features["widths"],
+            bucket_boundaries=list(config.bucket_boundaries),
+            bucket_batch_sizes=[batch_size] * (len(config.bucket_boundaries) + 1),
+            padding_values=padding,
+        )
+    else:
+        batches = examples.padded_batch(batch_size, padding_values=padding)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def make_input_fn(config, files, training: bool, batch_size: int = None):
+    """An Estimator input_fn over `files`."""
+
+    def input_fn(params=None):
+        return make_dataset(config, files, training, batch_size)
+
+    return input_fn

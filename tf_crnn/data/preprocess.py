@@ -1,0 +1,49 @@
+"""Image preprocessing shared by training, evaluation and the serving graph.
+
+Keeping decode and resize in one place is what makes a served model see exactly the
+pixels it was trained on.
+"""
+
+import tensorflow as tf
+
+
+def decode_image(encoded: tf.Tensor, channels: int) -> tf.Tensor:
+    """Encoded PNG/JPEG/GIF/BMP bytes -> float32 [height, width, channels] in [0, 1]."""
+    image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
+    image.set_shape([None, None, channels])
+    return tf.image.convert_image_dtype(image, tf.float32)
+
+
+def resize_to_height(image: tf.Tensor, height: int, min_width: int, max_width: int):
+    """Scales to a fixed height keeping the aspect ratio; the width is clipped to [min, max].
+
+    Returns the resized image and its width, which sets the image's own CTC sequence
+    length however wide the padded batch is.
+    """
+    shape = tf.cast(tf.shape(image), tf.float32)
+    width = tf.cast(tf.round(shape[1] * height / shape[0]), tf.int32)
+    width = tf.clip_by_value(width, min_width, max_width)
+    resized = tf.image.resize(image, tf.stack([height, width]), method="bilinear", antialias=True)
+    resized.set_shape([height, None, image.shape[-1]])
+    return tf.clip_by_value(resized, 0.0, 1.0), width
+
+
+def encoded_batch_to_images(encoded: tf.Tensor, height: int, channels: int, min_width: int, max_width: int):
+    """A batch of encoded images -> (float images [batch, height, widest, channels], widths).
+
+    Each image is padded to `max_width` inside map_fn (fixed shapes keep it simple) and the
+    batch is then cut to its own widest image.
+    """
+
+    def one(data):
+        image, width = resize_to_height(decode_image(data, channels), height, min_width, max_width)
+        padded = tf.pad(image, [[0, 0], [0, max_width - width], [0, 0]])
+        return padded, width
+
+    images, widths = tf.map_fn(
+        one,
+        encoded,
+        fn_output_signature=(tf.TensorSpec([height, max_width, channels], tf.float32), tf.TensorSpec([], tf.int32)),
+    )
+    widest = tf.reduce_max(tf.concat([widths, [min_width]], axis=0))
+    return images[:, :, :widest, :], widths

@@ -1,0 +1,93 @@
+"""Serving export: a model dir -> a SavedModel that TF Serving loads.
+
+Signature `serving_default` takes a batch of encoded image bytes (tf.string, so the
+REST API's `{"b64": ...}` works) and returns `words`, `confidences`, `top_words` and
+`top_scores`. Signature `images` takes float images [batch, height, width, channels] in
+[0, 1] plus their true `widths`, for callers that decode images themselves.
+
+    python export_model.py runs/crnn --output_dir exports/crnn [--checkpoint PATH] [--decoder beam]
+"""
+
+import argparse
+import os
+import sys
+
+from tf_crnn.errors import ConfigError, exit_on_user_error
+
+IMAGE_SIGNATURE = "images"
+
+
+def serving_input_receiver_fn(config):
+    """Receiver for encoded image bytes, with an alternative receiver for decoded images."""
+    import tensorflow as tf
+
+    from tf_crnn.data.preprocess import encoded_batch_to_images
+
+    def receiver_fn():
+        encoded = tf.compat.v1.placeholder(tf.string, [None], name="image_bytes")
+        images, widths = encoded_batch_to_images(
+            encoded, config.image_height, config.channels, config.min_image_width, config.max_image_width
+        )
+        images = tf.identity(images, name="images")
+        widths = tf.identity(widths, name="widths")
+        features = {"images": images, "widths": widths}
+        # Feeding these intermediate tensors skips the decode: that is the `images` signature.
+        alternatives = {IMAGE_SIGNATURE: {"images": images, "widths": widths}}
+        return tf.estimator.export.ServingInputReceiver(
+            features, {"images": encoded}, receiver_tensors_alternatives=alternatives
+        )
+
+    return receiver_fn
+
+
+def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, decoder: str = None,
+                       beam_width: int = None, top_paths: int = None) -> str:
+    """Exports the latest (or the given) checkpoint of `model_dir`; returns the SavedModel path.
+
+    The SavedModel goes to a numbered version folder under `output_dir`, the layout TF
+    Serving's model base path expects.
+    """
+    import tensorflow as tf
+
+    from tf_crnn.config import read_resolved, validate
+    from tf_crnn.train import make_estimator
+
+    config = read_resolved(model_dir)
+    config.model_dir = model_dir
+    for name, value in (("decoder", decoder), ("beam_width", beam_width), ("top_paths", top_paths)):
+        if value is not None:
+            setattr(config, name, value)
+    if config.top_paths > config.beam_width:
+        raise ConfigError("--top_paths must not exceed --beam_width")
+    if checkpoint is None:
+        checkpoint = tf.train.latest_checkpoint(model_dir)
+        if checkpoint is None:
+            raise ConfigError(f"{model_dir} holds no checkpoint to export")
+    elif not tf.io.gfile.exists(checkpoint + ".index"):
+        raise ConfigError(f"checkpoint not found: {checkpoint}")
+    estimator = make_estimator(config)
+    path = estimator.export_saved_model(output_dir, serving_input_receiver_fn(config), checkpoint_path=checkpoint)
+    return path.decode() if isinstance(path, bytes) else path
+
+
+@exit_on_user_error
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python export_model.py",
+                                     description="Export a trained model dir to a serving SavedModel.")
+    parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
+    parser.add_argument("--output_dir", required=True,
+                        help="model base path; the SavedModel goes to a numbered version folder inside it")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint prefix (default: the latest)")
+    parser.add_argument("--decoder", choices=("greedy", "beam"), default=None, help="default: as trained")
+    parser.add_argument("--beam_width", type=int, default=None)
+    parser.add_argument("--top_paths", type=int, default=None)
+    args = parser.parse_args(argv)
+    if not os.path.isdir(args.model_dir):
+        raise ConfigError(f"model dir not found: {args.model_dir}")
+    path = export_saved_model(args.model_dir, args.output_dir, args.checkpoint, args.decoder,
+                              args.beam_width, args.top_paths)
+    print(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

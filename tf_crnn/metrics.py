@@ -1,0 +1,58 @@
+"""Recognition metrics, in TensorFlow (for EVAL) and in Python (for tools and tests).
+
+- word accuracy: the prediction equals the label exactly;
+- alphanumeric word accuracy: the benchmarks' protocol (lower-case both, drop every
+  character outside [0-9a-z], then compare);
+- character error rate: total edit distance over total label length, in units.
+"""
+
+import re
+
+import tensorflow as tf
+
+
+def normalize_alnum(text: str) -> str:
+    """The benchmarks' lexicon-free, case-insensitive normal form."""
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def tf_normalize_alnum(texts: tf.Tensor) -> tf.Tensor:
+    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), "[^0-9a-z]", "")
+
+
+def levenshtein(a, b) -> int:
+    """Edit distance between two sequences (insertions, deletions, substitutions cost 1)."""
+    previous = list(range(len(b) + 1))
+    for i, item_a in enumerate(a, start=1):
+        current = [i]
+        for j, item_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item_a != item_b)))
+        previous = current
+    return previous[-1]
+
+
+def _sparse_from_padded(ids: tf.Tensor) -> tf.SparseTensor:
+    """Dense ids padded with -1 -> SparseTensor (0 is a real id, so tf.sparse.from_dense won't do)."""
+    ids = tf.cast(ids, tf.int64)
+    indices = tf.where(ids >= 0)
+    return tf.SparseTensor(indices, tf.gather_nd(ids, indices), tf.shape(ids, out_type=tf.int64))
+
+
+def edit_distances(predicted_ids: tf.Tensor, true_ids: tf.Tensor) -> tf.Tensor:
+    """Per-example edit distance in units between two padded id batches."""
+    return tf.edit_distance(_sparse_from_padded(predicted_ids), _sparse_from_padded(true_ids), normalize=False)
+
+
+def eval_metric_ops(predicted_words, true_words, predicted_ids, true_ids, true_lengths) -> dict:
+    """tf.compat.v1 streaming metrics for EstimatorSpec.eval_metric_ops."""
+    exact = tf.cast(tf.equal(predicted_words, true_words), tf.float32)
+    alnum = tf.cast(tf.equal(tf_normalize_alnum(predicted_words), tf_normalize_alnum(true_words)), tf.float32)
+    lengths = tf.cast(true_lengths, tf.float32)
+    errors = edit_distances(predicted_ids, true_ids)
+    # mean(errors / length) weighted by length is sum(errors) / sum(length).
+    per_char = errors / tf.maximum(lengths, 1.0)
+    return {
+        "word_accuracy": tf.compat.v1.metrics.mean(exact),
+        "alnum_word_accuracy": tf.compat.v1.metrics.mean(alnum),
+        "cer": tf.compat.v1.metrics.mean(per_char, weights=lengths),
+    }

@@ -1,0 +1,144 @@
+"""The Estimator model_fn: CRNN logits -> CTC loss, optimizer, metrics and predictions."""
+
+import time
+
+import tensorflow as tf
+
+from tf_crnn import decode, metrics
+from tf_crnn.alphabet import for_config
+from tf_crnn.network import build_network, sequence_lengths
+
+PREDICTION_KEYS = ("words", "confidences", "top_words", "top_scores")
+
+
+def learning_rate(config, global_step):
+    """The configured schedule, with an optional linear warm-up."""
+    step = tf.cast(global_step, tf.float32)
+    base = config.learning_rate
+    if config.learning_rate_schedule == "exponential":
+        rate = base * tf.pow(config.decay_rate, step / config.decay_steps)
+    elif config.learning_rate_schedule == "cosine":
+        progress = tf.minimum(step / config.decay_steps, 1.0)
+        rate = base * (config.decay_rate + (1 - config.decay_rate) * 0.5 * (1 + tf.cos(3.14159265 * progress)))
+    else:
+        rate = tf.constant(base)
+    if config.warmup_steps > 0:
+        rate = rate * tf.minimum(1.0, (step + 1.0) / config.warmup_steps)
+    return rate
+
+
+def make_optimizer(config, rate):
+    if config.optimizer == "adadelta":
+        return tf.compat.v1.train.AdadeltaOptimizer(rate, rho=0.9, epsilon=1e-6)
+    if config.optimizer == "sgd":
+        return tf.compat.v1.train.MomentumOptimizer(rate, config.momentum)
+    return tf.compat.v1.train.AdamOptimizer(rate)
+
+
+def ctc_loss(time_major_logits, frame_lengths, label_ids):
+    """Mean CTC loss; labels longer than their image's frames contribute nothing."""
+    label_sparse = metrics._sparse_from_padded(label_ids)
+    label_sparse = tf.SparseTensor(label_sparse.indices, tf.cast(label_sparse.values, tf.int32), label_sparse.dense_shape)
+    losses = tf.compat.v1.nn.ctc_loss(
+        labels=label_sparse,
+        inputs=time_major_logits,
+        sequence_length=frame_lengths,
+        ignore_longer_outputs_than_inputs=True,
+        time_major=True,
+    )
+    return tf.reduce_mean(losses)
+
+
+class ImagesPerSecondHook(tf.estimator.SessionRunHook):
+    """Logs training throughput in images per second every `every_steps` steps.
+
+    Only the time inside training steps counts (input wait included), so evaluations
+    and checkpoints between steps do not drag the figure down.
+    """
+
+    def __init__(self, batch_size_tensor, every_steps: int):
+        self.batch_size_tensor = batch_size_tensor
+        self.every_steps = every_steps
+
+    def begin(self):
+        self.images, self.steps, self.busy = 0, 0, 0.0
+
+    def before_run(self, run_context):
+        self.step_start = time.perf_counter()
+        return tf.estimator.SessionRunArgs(self.batch_size_tensor)
+
+    def after_run(self, run_context, run_values):
+        self.busy += time.perf_counter() - self.step_start
+        self.images += int(run_values.results)
+        self.steps += 1
+        if self.steps % self.every_steps == 0:
+            tf.compat.v1.logging.info("images/s: %.1f (%d images in %.1f s of training steps)",
+                                      self.images / self.busy, self.images, self.busy)
+            self.images, self.busy = 0, 0.0
+
+
+def _eval_summaries(images, true_words, predicted_words, count: int, output_dir: str):
+    """A few evaluation images with their true and predicted text, for TensorBoard."""
+    tf.compat.v1.summary.image("eval_images", images[:count], max_outputs=count)
+    rows = tf.strings.join(["`", true_words[:count], "` → `", predicted_words[:count], "`"])
+    tf.compat.v1.summary.text("eval_true_vs_predicted", rows)
+    return tf.compat.v1.train.SummarySaverHook(
+        save_steps=1, output_dir=output_dir, summary_op=tf.compat.v1.summary.merge_all()
+    )
+
+
+def model_fn(features, labels, mode, params, config=None):
+    """Builds the graph for TRAIN, EVAL or PREDICT; `params['config']` is the tf_crnn Config."""
+    settings = params["config"]
+    alphabet = for_config(settings)
+    training = mode == tf.estimator.ModeKeys.TRAIN
+    images, widths = features["images"], features["widths"]
+
+    network = build_network(settings, alphabet.num_classes)
+    logits = network(images, widths, training=training)
+    frame_lengths = sequence_lengths(widths)
+    time_major_log_probs = tf.transpose(tf.nn.log_softmax(logits), [1, 0, 2])
+    if settings.top_paths > settings.beam_width:
+        raise ValueError("top_paths must not exceed beam_width")
+
+    if mode == tf.estimator.ModeKeys.PREDICT:
+        outputs = decode.decode(time_major_log_probs, frame_lengths, alphabet, settings.decoder,
+                                settings.beam_width, settings.top_paths)
+        predictions = {key: outputs[key] for key in PREDICTION_KEYS}
+        return tf.estimator.EstimatorSpec(
+            mode,
+            predictions=predictions,
+            export_outputs={"serving_default": tf.estimator.export.PredictOutput(predictions)},
+        )
+
+    loss = ctc_loss(time_major_log_probs, frame_lengths, labels["ids"])
+
+    if training:
+        global_step = tf.compat.v1.train.get_or_create_global_step()
+        rate = learning_rate(settings, global_step)
+        tf.compat.v1.summary.scalar("learning_rate", rate)
+        optimizer = make_optimizer(settings, rate)
+        variables = network.trainable_variables
+        gradients = tf.gradients(loss, variables)
+        if settings.gradient_clip_norm > 0:
+            gradients, norm = tf.clip_by_global_norm(gradients, settings.gradient_clip_norm)
+            tf.compat.v1.summary.scalar("gradient_norm", norm)
+        # Batch-norm moving averages are update ops of the network, not of the loss.
+        with tf.control_dependencies(network.updates):
+            train_op = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
+        hook = ImagesPerSecondHook(tf.shape(images)[0], settings.log_step_count_steps)
+        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op, training_hooks=[hook])
+
+    if settings.decoder == "beam":
+        beams, _ = decode.beam_search(time_major_log_probs, frame_lengths, settings.beam_width, 1)
+        ids = beams[0]
+    else:
+        ids, _ = decode.greedy(time_major_log_probs, frame_lengths)
+    predicted_words = alphabet.tf_decode(ids)
+    true_words = alphabet.tf_decode(labels["ids"])
+    metric_ops = metrics.eval_metric_ops(predicted_words, true_words, ids, labels["ids"], labels["lengths"])
+    hooks = []
+    if settings.eval_image_summaries > 0:
+        eval_dir = params.get("eval_dir")
+        hooks.append(_eval_summaries(images, true_words, predicted_words, settings.eval_image_summaries, eval_dir))
+    return tf.estimator.EstimatorSpec(mode, loss=loss, eval_metric_ops=metric_ops, evaluation_hooks=hooks)

@@ -1,0 +1,81 @@
+"""The CRNN network (Shi, Bai and Yao, 2015): conv stack -> bidirectional LSTMs -> per-frame logits.
+
+The conv stack turns an image of height H into a sequence of W/4 frames (two 2x2 and two
+2x1 max-poolings); each frame sees a vertical slice of the word. Two bidirectional LSTMs
+read the sequence, with a linear projection between them as in the paper, and a dense
+layer scores every alphabet unit plus the CTC blank for each frame. With the paper's
+sizes this is about 8.3M parameters.
+"""
+
+import tensorflow as tf
+
+# Max-pooling after these conv layers (0-based), as (height, width) windows.
+POOLING = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
+WIDTH_REDUCTION = 4
+
+
+def sequence_lengths(widths: tf.Tensor) -> tf.Tensor:
+    """Frames the network emits for images of these true widths ('same' pooling rounds up)."""
+    return (tf.cast(widths, tf.int32) + WIDTH_REDUCTION - 1) // WIDTH_REDUCTION
+
+
+class CRNN(tf.keras.Model):
+    """images [batch, H, W, C] in [0, 1] and widths [batch] -> logits [batch, W/4, classes]."""
+
+    def __init__(self, conv_channels, lstm_units, num_classes, dropout=0.0, name="crnn"):
+        super().__init__(name=name)
+        self.conv_layers = []
+        for index, channels in enumerate(conv_channels):
+            last = index == len(conv_channels) - 1
+            block = []
+            if last:
+                # A 2x2 'valid' conv closes the height as in the paper; the right-hand pad
+                # keeps one frame per 4 pixels of width.
+                block.append(tf.keras.layers.ZeroPadding2D(((0, 0), (0, 1)), name=f"pad{index + 1}"))
+            block += [
+                tf.keras.layers.Conv2D(channels, 2 if last else 3, padding="valid" if last else "same",
+                                       use_bias=False, name=f"conv{index + 1}"),
+                tf.keras.layers.BatchNormalization(name=f"bn{index + 1}"),
+                tf.keras.layers.ReLU(name=f"relu{index + 1}"),
+            ]
+            if index in POOLING:
+                block.append(tf.keras.layers.MaxPool2D(POOLING[index], POOLING[index], padding="same",
+                                                       name=f"pool{index + 1}"))
+            self.conv_layers.extend(block)
+        self.rnn_layers = []
+        for index, units in enumerate(lstm_units):
+            self.rnn_layers.append(
+                tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(units, return_sequences=True),
+                                              name=f"blstm{index + 1}")
+            )
+            if dropout > 0:
+                self.rnn_layers.append(tf.keras.layers.Dropout(dropout, name=f"dropout{index + 1}"))
+            if index < len(lstm_units) - 1:
+                self.rnn_layers.append(tf.keras.layers.Dense(lstm_units[index + 1], name=f"projection{index + 1}"))
+        self.classifier = tf.keras.layers.Dense(num_classes, name="logits")
+
+    def features(self, images, training=False):
+        """Conv stack: images -> frames [batch, time, features]."""
+        x = images * 2.0 - 1.0
+        for layer in self.conv_layers:
+            x = layer(x, training=training)
+        x = tf.transpose(x, [0, 2, 1, 3])  # [batch, time, height, channels]
+        shape = tf.shape(x)
+        return tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
+
+    def call(self, images, widths=None, training=False):
+        frames = self.features(images, training=training)
+        mask = None
+        if widths is not None:
+            mask = tf.sequence_mask(sequence_lengths(widths), maxlen=tf.shape(frames)[1])
+        x = frames
+        for layer in self.rnn_layers:
+            if isinstance(layer, tf.keras.layers.Bidirectional):
+                x = layer(x, mask=mask, training=training)
+            else:
+                x = layer(x, training=training)
+        return self.classifier(x)
+
+
+def build_network(config, num_classes: int) -> CRNN:
+    return CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout)

@@ -1,0 +1,104 @@
+"""`python -m tf_crnn.predict SAVED_MODEL PATHS...`: read the text in image files or folders.
+
+Prints one line per image (path, text, confidence), or a JSON list with `--json`.
+Images are read as bytes and decoded inside the SavedModel, exactly as TF Serving
+would receive them.
+"""
+
+import argparse
+import json
+import os
+import sys
+from typing import List
+
+from tf_crnn.errors import DataError, exit_on_user_error
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def find_images(paths: List[str]) -> List[str]:
+    """Expands folders (recursively, sorted) into image files; a missing path is an error."""
+    found = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, _, names in sorted(os.walk(path)):
+                found.extend(os.path.join(root, n) for n in sorted(names) if n.lower().endswith(IMAGE_EXTENSIONS))
+        elif os.path.isfile(path):
+            found.append(path)
+        else:
+            raise DataError(f"no such file or folder: {path}")
+    return found
+
+
+class Recognizer:
+    """A loaded serving SavedModel: bytes in, words and confidences out."""
+
+    def __init__(self, saved_model_dir: str):
+        import tensorflow as tf
+
+        if not os.path.isfile(os.path.join(saved_model_dir, "saved_model.pb")):
+            versions = sorted((d for d in os.listdir(saved_model_dir) if d.isdigit()), key=int) \
+                if os.path.isdir(saved_model_dir) else []
+            if not versions:
+                raise DataError(f"no SavedModel in {saved_model_dir} (expected saved_model.pb or numbered versions)")
+            saved_model_dir = os.path.join(saved_model_dir, versions[-1])
+        self.path = saved_model_dir
+        self._tf = tf
+        self._model = tf.saved_model.load(saved_model_dir)
+        self._serve = self._model.signatures["serving_default"]
+
+    def recognize_bytes(self, encoded: List[bytes]) -> dict:
+        """Runs `serving_default` on a batch of encoded images; returns numpy outputs."""
+        outputs = self._serve(images=self._tf.constant(encoded, dtype=self._tf.string))
+        return {key: value.numpy() for key, value in outputs.items()}
+
+    def recognize_files(self, paths: List[str], batch_size: int = 32):
+        """Yields (path, word, confidence, error) per file; an undecodable image gets an error."""
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            encoded = []
+            for path in chunk:
+                with open(path, "rb") as handle:
+                    encoded.append(handle.read())
+            try:
+                yield from self._rows(chunk, self.recognize_bytes(encoded))
+            except self._tf.errors.InvalidArgumentError:
+                # One bad image fails the batch: retry one by one so only it is reported.
+                for path, data in zip(chunk, encoded):
+                    try:
+                        yield from self._rows([path], self.recognize_bytes([data]))
+                    except self._tf.errors.InvalidArgumentError:
+                        yield path, None, None, "image does not decode"
+
+    @staticmethod
+    def _rows(paths, outputs):
+        for i, path in enumerate(paths):
+            yield path, outputs["words"][i].decode("utf-8"), float(outputs["confidences"][i]), None
+
+
+@exit_on_user_error
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tf_crnn.predict",
+                                     description="Read the text in images with an exported SavedModel.")
+    parser.add_argument("saved_model", help="SavedModel folder, or a model base path with numbered versions")
+    parser.add_argument("paths", nargs="+", help="image files or folders")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    parser.add_argument("--batch_size", type=int, default=32)
+    args = parser.parse_args(argv)
+    images = find_images(args.paths)
+    if not images:
+        raise DataError("no image files found in " + ", ".join(args.paths))
+    recognizer = Recognizer(args.saved_model)
+    rows = list(recognizer.recognize_files(images, args.batch_size))
+    if args.json:
+        print(json.dumps([{"path": p, "text": t, "confidence": c, **({"error": e} if e else {})}
+                          for p, t, c, e in rows], ensure_ascii=False, indent=2))
+    else:
+        for path, text, confidence, error in rows:
+            print(f"{path}\t{'ERROR: ' + error if error else text}\t{'' if error else f'{confidence:.3f}'}")
+    if any(row[3] for row in rows):
+        print(f"{sum(1 for r in rows if r[3])} image(s) could not be read", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,128 @@
+"""`python -m tf_crnn.train model_params.json [flags]`: train and evaluate with an Estimator.
+
+Runs `tf.estimator.train_and_evaluate`: checkpoints every `save_checkpoints_steps`, an
+evaluation on the eval shards after each checkpoint, and serving SavedModels exported
+to `MODEL_DIR/export/latest` and `MODEL_DIR/export/best` (by word accuracy). Running the
+same command on the same model dir resumes from its last checkpoint. TF_CONFIG is
+honoured by the Estimator's RunConfig for distributed training.
+"""
+
+import os
+import sys
+
+from absl import app, flags
+
+from tf_crnn.config import (check_same_architecture, expand_files, load_config, write_resolved)
+from tf_crnn.errors import exit_on_user_error
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model_dir", None, "Where checkpoints, summaries and exports go (overrides the config).")
+flags.DEFINE_integer("train_steps", None, "Total training steps (overrides the config).")
+flags.DEFINE_integer("batch_size", None, "Batch size (overrides the config).")
+flags.DEFINE_float("learning_rate", None, "Base learning rate (overrides the config).")
+flags.DEFINE_string("gpu", None, "GPUs to use (CUDA_VISIBLE_DEVICES), e.g. '0', '0,1', or '-1' for CPU only.")
+flags.DEFINE_integer("save_checkpoints_steps", None, "Checkpoint and evaluate every N steps (overrides the config).")
+
+
+def flag_overrides() -> dict:
+    return {
+        "model_dir": FLAGS.model_dir,
+        "train_steps": FLAGS.train_steps,
+        "batch_size": FLAGS.batch_size,
+        "learning_rate": FLAGS.learning_rate,
+        "gpu": FLAGS.gpu,
+        "save_checkpoints_steps": FLAGS.save_checkpoints_steps,
+    }
+
+
+def run_config(config):
+    import tensorflow as tf
+
+    session_config = tf.compat.v1.ConfigProto(
+        intra_op_parallelism_threads=config.intra_op_threads,
+        inter_op_parallelism_threads=config.inter_op_threads,
+        allow_soft_placement=True,
+    )
+    session_config.gpu_options.allow_growth = True
+    return tf.estimator.RunConfig(
+        model_dir=config.model_dir,
+        tf_random_seed=config.seed,
+        save_checkpoints_steps=config.save_checkpoints_steps,
+        save_checkpoints_secs=None,
+        keep_checkpoint_max=config.keep_checkpoint_max,
+        log_step_count_steps=config.log_step_count_steps,
+        save_summary_steps=config.log_step_count_steps,
+        session_config=session_config,
+    )
+
+
+def make_estimator(config, run_config_=None):
+    import tensorflow as tf
+
+    from tf_crnn.model import model_fn
+
+    run_config_ = run_config_ or run_config(config)
+    eval_dir = os.path.join(config.model_dir, "eval")
+    return tf.estimator.Estimator(model_fn=model_fn, config=run_config_,
+                                  params={"config": config, "eval_dir": eval_dir})
+
+
+def _higher_word_accuracy(best_eval_result, current_eval_result):
+    """BestExporter comparison: keep the export with the highest word accuracy."""
+    return current_eval_result["word_accuracy"] > best_eval_result["word_accuracy"]
+
+
+def train_and_evaluate(config):
+    """Trains `config` to `config.train_steps`, evaluating and exporting along the way."""
+    import tensorflow as tf
+
+    from tf_crnn.data.input import make_input_fn
+    from tf_crnn.export import serving_input_receiver_fn
+    from tf_crnn.label_check import check_labels
+
+    train_files = expand_files(config.train_files, "train_files")
+    eval_files = expand_files(config.eval_files, "eval_files")
+    check_same_architecture(config, config.model_dir)
+    if config.unknown_label_policy == "error":
+        check_labels(config, train_files + eval_files)
+    write_resolved(config, config.model_dir)
+
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
+    estimator = make_estimator(config)
+    receiver = serving_input_receiver_fn(config)
+    exporters = [
+        tf.estimator.LatestExporter("latest", receiver, exports_to_keep=config.keep_checkpoint_max),
+        tf.estimator.BestExporter("best", receiver, compare_fn=_higher_word_accuracy, exports_to_keep=1),
+    ]
+    train_spec = tf.estimator.TrainSpec(make_input_fn(config, train_files, training=True), max_steps=config.train_steps)
+    eval_spec = tf.estimator.EvalSpec(
+        make_input_fn(config, eval_files, training=False),
+        steps=config.eval_steps or None,
+        exporters=exporters,
+        start_delay_secs=0,
+        throttle_secs=0,
+    )
+    return tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+
+
+@exit_on_user_error
+def run(argv):
+    if len(argv) != 2:
+        raise SystemExit("usage: python -m tf_crnn.train CONFIG.json [--model_dir=DIR] [--train_steps=N] ...")
+    config = load_config(argv[1], flag_overrides())
+    if config.gpu:
+        os.environ["CUDA_VISIBLE_DEVICES"] = config.gpu
+    result = train_and_evaluate(config)
+    metrics = result[0] if result else None
+    if metrics:
+        shown = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("word_accuracy", "alnum_word_accuracy", "cer", "loss") if k in metrics)
+        print(f"final evaluation at step {metrics.get('global_step')}: {shown}")
+    print(f"model dir: {config.model_dir}")
+
+
+def main():
+    app.run(run)
+
+
+if __name__ == "__main__":
+    main()
