@@ -30,18 +30,23 @@ def find_images(paths: List[str]) -> List[str]:
     return found
 
 
+def resolve_saved_model(path: str) -> str:
+    """A SavedModel folder, or the newest numbered version inside a model base path."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = sorted((d for d in os.listdir(path) if d.isdigit()), key=int) if os.path.isdir(path) else []
+    if not versions or not os.path.isfile(os.path.join(path, versions[-1], "saved_model.pb")):
+        raise DataError(f"no SavedModel in {path} (expected saved_model.pb or numbered version folders)")
+    return os.path.join(path, versions[-1])
+
+
 class Recognizer:
     """A loaded serving SavedModel: bytes in, words and confidences out."""
 
     def __init__(self, saved_model_dir: str):
         import tensorflow as tf
 
-        if not os.path.isfile(os.path.join(saved_model_dir, "saved_model.pb")):
-            versions = sorted((d for d in os.listdir(saved_model_dir) if d.isdigit()), key=int) \
-                if os.path.isdir(saved_model_dir) else []
-            if not versions:
-                raise DataError(f"no SavedModel in {saved_model_dir} (expected saved_model.pb or numbered versions)")
-            saved_model_dir = os.path.join(saved_model_dir, versions[-1])
+        saved_model_dir = resolve_saved_model(saved_model_dir)
         self.path = saved_model_dir
         self._tf = tf
         self._model = tf.saved_model.load(saved_model_dir)
@@ -85,6 +90,7 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--batch_size", type=int, default=32)
     args = parser.parse_args(argv)
+    resolve_saved_model(args.saved_model)
     images = find_images(args.paths)
     if not images:
         raise DataError("no image files found in " + ", ".join(args.paths))

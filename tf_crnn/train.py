@@ -67,17 +67,13 @@ def make_estimator(config, run_config_=None):
                                   params={"config": config, "eval_dir": eval_dir})
 
 
-def _higher_word_accuracy(best_eval_result, current_eval_result):
-    """BestExporter comparison: keep the export with the highest word accuracy."""
-    return current_eval_result["word_accuracy"] > best_eval_result["word_accuracy"]
-
-
 def train_and_evaluate(config):
     """Trains `config` to `config.train_steps`, evaluating and exporting along the way."""
     import tensorflow as tf
 
     from tf_crnn.data.input import make_input_fn
     from tf_crnn.export import serving_input_receiver_fn
+    from tf_crnn.exporters import BestExporter
     from tf_crnn.label_check import check_labels
 
     train_files = expand_files(config.train_files, "train_files")
@@ -92,7 +88,7 @@ def train_and_evaluate(config):
     receiver = serving_input_receiver_fn(config)
     exporters = [
         tf.estimator.LatestExporter("latest", receiver, exports_to_keep=config.keep_checkpoint_max),
-        tf.estimator.BestExporter("best", receiver, compare_fn=_higher_word_accuracy, exports_to_keep=1),
+        BestExporter("best", receiver, metric="word_accuracy", exports_to_keep=1),
     ]
     train_spec = tf.estimator.TrainSpec(make_input_fn(config, train_files, training=True), max_steps=config.train_steps)
     eval_spec = tf.estimator.EvalSpec(

@@ -1,0 +1,116 @@
+"""Training throughput of a CRNN through the real Estimator path, in images/s.
+
+Makes its own input: 32x100 grayscale word images in TFRecord shards (so every batch is
+exactly 64 x 32 x 100 x 1), trains `--config`'s network (default: model_params.json, the
+paper's CRNN) for `--warmup` + `--steps` steps and times the measured steps only.
+Prints the figures and writes them to benchmarks/results/train.json.
+
+    python scripts/bench_train.py [--config model_params.json] [--batch_size 64] [--steps 40]
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def make_shards(folder, count=1024, width=100, height=32, seed=0):
+    """Random lowercase words drawn at 32x100 with Pillow's built-in font."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tf_crnn.data.schema import make_example
+    from tf_crnn.data.writer import shard_paths, write_shard
+
+    rng = random.Random(seed)
+    font = ImageFont.load_default(size=22)
+    records = []
+    for index in range(count):
+        word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
+        image = Image.new("L", (width, height), 255)
+        ImageDraw.Draw(image).text((4, height // 2), word, font=font, fill=0, anchor="lm")
+        data = io.BytesIO()
+        image.save(data, format="PNG")
+        records.append(make_example(data.getvalue(), word, f"bench:{index}"))
+    paths = shard_paths(folder, "bench", 4)
+    for shard, path in enumerate(paths):
+        write_shard(path, records[shard::4])
+    return paths
+
+
+class StepTimer:
+    """Times training steps after a warm-up, inside the session run (input wait included)."""
+
+    def __new__(cls, *args, **kwargs):
+        import tensorflow as tf
+
+        class _Hook(tf.estimator.SessionRunHook):
+            def __init__(self, warmup):
+                self.warmup, self.times = warmup, []
+
+            def before_run(self, run_context):
+                self.start = time.perf_counter()
+
+            def after_run(self, run_context, run_values):
+                self.times.append(time.perf_counter() - self.start)
+
+            def measured(self):
+                return self.times[self.warmup:]
+
+        return _Hook(*args, **kwargs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "train.json"))
+    args = parser.parse_args()
+
+    from tf_crnn.config import load_config
+    from tf_crnn.data.input import make_input_fn
+    from tf_crnn.train import make_estimator
+
+    with tempfile.TemporaryDirectory() as work:
+        files = make_shards(work)
+        config = load_config(args.config, {"model_dir": os.path.join(work, "model"), "batch_size": args.batch_size})
+        config.bucket_boundaries = []
+        config.shuffle_buffer = 1024
+        config.log_step_count_steps = 10 ** 6
+        config.save_checkpoints_steps = 10 ** 6
+        estimator = make_estimator(config)
+        timer = StepTimer(args.warmup)
+        estimator.train(make_input_fn(config, files, training=True), steps=args.warmup + args.steps, hooks=[timer])
+        measured = timer.measured()
+    seconds = sum(measured)
+    rate = args.batch_size * len(measured) / seconds
+    result = {
+        "benchmark": "estimator_training",
+        "config": os.path.relpath(args.config, REPO),
+        "conv_channels": config.conv_channels,
+        "lstm_units": config.lstm_units,
+        "image": "32x100x1",
+        "batch_size": args.batch_size,
+        "steps_measured": len(measured),
+        "images_per_second": round(rate, 1),
+        "median_step_seconds": round(sorted(measured)[len(measured) // 2], 4),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+    }
+    print(json.dumps(result, indent=2))
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Train a tiny CRNN until it reads what it was shown, export it, serve it from a fresh process."""
+
+import glob
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+from conftest import LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, render_text, run_module
+
+
+def _training_images(root):
+    with open(root / "images" / "list.txt", encoding="utf-8") as handle:
+        return [(str(root / "images" / line.split(" ", 1)[0]), line.split(" ", 1)[1].strip()) for line in handle]
+
+
+def _export(root, *extra):
+    out = root / "exported"
+    result = subprocess.run([sys.executable, os.path.join(REPO, "export_model.py"), str(root / "model"),
+                             "--output_dir", str(out), *extra], capture_output=True, text=True, cwd=REPO,
+                            env=dict(os.environ, PYTHONPATH=REPO), timeout=300)
+    assert result.returncode == 0, result.stderr
+    path = result.stdout.strip().splitlines()[-1]
+    assert os.path.isfile(os.path.join(path, "saved_model.pb"))
+    assert os.path.basename(path).isdigit()  # a numbered version folder, as TF Serving wants
+    return path
+
+
+def test_training_writes_checkpoints_summaries_and_exports(trained_tiny):
+    root, _ = trained_tiny
+    model = root / "model"
+    assert os.path.isfile(model / "checkpoint")
+    assert glob.glob(str(model / "events.out.tfevents.*"))
+    assert glob.glob(str(model / "eval" / "events.out.tfevents.*"))
+    assert glob.glob(str(model / "export" / "latest" / "*" / "saved_model.pb"))
+    assert glob.glob(str(model / "export" / "best" / "*" / "saved_model.pb"))
+    with open(model / "config.json", encoding="utf-8") as handle:
+        assert json.load(handle)["alphabet"] == list(LOWER_ALNUM)
+
+
+def test_model_reads_its_training_images_through_predict(trained_tiny):
+    root, _ = trained_tiny
+    saved = _export(root)
+    samples = _training_images(root)
+    result = run_module("tf_crnn.predict", saved, *[path for path, _ in samples], "--json", check=True)
+    rows = json.loads(result.stdout)
+    truth = dict(samples)
+    correct = sum(row["text"] == truth[row["path"]] for row in rows)
+    assert len(rows) == len(samples)
+    assert correct / len(rows) >= 0.9, rows[:10]
+
+
+def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_path):
+    root, _ = trained_tiny
+    saved = _export(root, "--decoder", "beam", "--beam_width", "5", "--top_paths", "3")
+    render_text("moon").save(tmp_path / "moon.png")
+    script = textwrap.dedent(f"""
+        import json
+        import numpy as np
+        import tensorflow as tf
+        from PIL import Image
+        model = tf.saved_model.load({saved!r})
+        data = open({str(tmp_path / "moon.png")!r}, "rb").read()
+        out = model.signatures["serving_default"](images=tf.constant([data, data]))
+        pixels = np.asarray(Image.open({str(tmp_path / "moon.png")!r}).convert("L"), np.float32) / 255.0
+        height, width = pixels.shape
+        scaled = tf.image.resize(pixels[None, :, :, None], [32, round(width * 32 / height)], antialias=True)
+        alt = model.signatures["images:serving_default"](images=scaled, widths=tf.constant([scaled.shape[2]]))
+        print(json.dumps({{
+            "signatures": sorted(model.signatures.keys()),
+            "words": [w.decode() for w in out["words"].numpy()],
+            "confidences": out["confidences"].numpy().tolist(),
+            "top_words": [[w.decode() for w in row] for row in out["top_words"].numpy()],
+            "top_scores": out["top_scores"].numpy().tolist(),
+            "alt_words": [w.decode() for w in alt["words"].numpy()],
+        }}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["signatures"] == ["images:serving_default", "serving_default"]
+    assert out["words"] == ["moon", "moon"]
+    assert 0.5 < out["confidences"][0] <= 1.0
+    assert out["top_words"][0][0] == "moon" and len(out["top_words"][0]) == 3
+    assert out["top_scores"][0] == sorted(out["top_scores"][0], reverse=True)
+    assert out["alt_words"] == ["moon"]
+
+
+def test_confidence_is_higher_on_right_readings(trained_tiny, tmp_path):
+    """Seen words are mostly read right, unseen random strings mostly wrong: compare confidences."""
+    root, _ = trained_tiny
+    saved = _export(root)
+    rng = random.Random(7)
+    truth = {}
+    for index in range(40):
+        word = TINY_WORDS[index % len(TINY_WORDS)] if index < 20 else "".join(
+            rng.choice(LOWER_ALNUM) for _ in range(rng.randint(3, 5)))
+        path = str(tmp_path / f"c{index}.png")
+        render_text(word).save(path)
+        truth[path] = word
+    rows = json.loads(run_module("tf_crnn.predict", saved, *truth, "--json", check=True).stdout)
+    right = [row["confidence"] for row in rows if row["text"] == truth[row["path"]]]
+    wrong = [row["confidence"] for row in rows if row["text"] != truth[row["path"]]]
+    assert len(right) >= 10 and len(wrong) >= 10, (len(right), len(wrong))
+    assert sum(right) / len(right) > sum(wrong) / len(wrong) + 0.2, (right, wrong)
+
+
+def test_saved_model_cli_shows_both_signatures(trained_tiny):
+    root, _ = trained_tiny
+    saved = glob.glob(str(root / "model" / "export" / "latest" / "*"))[0]
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    result = subprocess.run([cli, "show", "--dir", saved, "--all"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for fragment in ("signature_def['serving_default']", "signature_def['images:serving_default']",
+                     "outputs['words']", "outputs['confidences']", "outputs['top_words']", "outputs['top_scores']"):
+        assert fragment in result.stdout
+
+
+def test_predict_and_export_errors_are_clean(trained_tiny, tmp_path):
+    root, _ = trained_tiny
+    saved = glob.glob(str(root / "model" / "export" / "latest" / "*"))[0]
+    assert_clean_error(run_module("tf_crnn.predict", saved, tmp_path / "nothing.png"), "nothing.png")
+    assert_clean_error(run_module("tf_crnn.predict", tmp_path, tmp_path), "no SavedModel")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    render_text("cat").save(tmp_path / "cat.png")
+    result = run_module("tf_crnn.predict", saved, tmp_path / "broken.png", tmp_path / "cat.png")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "broken.png\tERROR: image does not decode" in result.stdout
+    assert "cat.png\tcat" in result.stdout
+    result = subprocess.run([sys.executable, os.path.join(REPO, "export_model.py"), str(tmp_path),
+                             "--output_dir", str(tmp_path / "x")], capture_output=True, text=True, cwd=REPO,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert_clean_error(result, "config.json")

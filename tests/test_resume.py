@@ -1,0 +1,43 @@
+"""Crash and resume: kill -9 during training, run the same command, continue from the checkpoint."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import tensorflow as tf
+
+from conftest import REPO, tiny_model_fields, write_config
+
+
+def test_kill_9_then_same_command_resumes_from_last_checkpoint(tiny_shards, tmp_path):
+    fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"), train_steps=100000,
+                               save_checkpoints_steps=40, eval_steps=1)
+    config = write_config(tmp_path / "params.json", **fields)
+    command = [sys.executable, "-m", "tf_crnn.train", config]
+    env = dict(os.environ, PYTHONPATH=REPO)
+    with open(tmp_path / "first.log", "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        deadline = time.time() + 300
+        while time.time() < deadline and not os.path.exists(tmp_path / "model" / "model.ckpt-40.index"):
+            assert process.poll() is None, (tmp_path / "first.log").read_text()
+            time.sleep(0.5)
+        time.sleep(1.0)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    killed_at = tf.train.latest_checkpoint(str(tmp_path / "model"))
+    killed_step = int(killed_at.rsplit("-", 1)[1])
+    assert killed_step >= 40
+
+    fields["train_steps"] = killed_step + 40
+    write_config(tmp_path / "params.json", **fields)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stderr
+    assert f"Restoring parameters from {killed_at}" in log
+    first_step = int(re.search(r"loss = [0-9.e+-]+, step = (\d+)", log).group(1))
+    assert first_step == killed_step
+    final = tf.train.latest_checkpoint(str(tmp_path / "model"))
+    assert final.endswith(f"model.ckpt-{killed_step + 40}")

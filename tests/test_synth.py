@@ -1,0 +1,166 @@
+"""Tests of the synthetic word source: fonts, words, renderer and the shard generator."""
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tf_crnn.data.schema import read_examples
+from tf_crnn.errors import ConfigError, DataError
+from tf_crnn.synth.fonts import find_fonts
+from tf_crnn.synth.generate import generate, main, read_charset
+from tf_crnn.synth.render import render_word
+from tf_crnn.synth.words import WordSampler
+
+LOWER = "0123456789abcdefghijklmnopqrstuvwxyz"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def fonts():
+    return find_fonts()
+
+
+def test_find_fonts_keeps_text_fonts_and_drops_symbol_fonts(fonts):
+    names = {os.path.basename(path) for path in fonts}
+    assert fonts == sorted(fonts)
+    assert any(name.startswith("DejaVuSans") for name in names)
+    assert not names & {"D050000L.otf", "StandardSymbolsPS.otf"}
+
+
+def test_find_fonts_without_fonts_says_how_to_install(tmp_path):
+    with pytest.raises(DataError, match="install_fonts.sh"):
+        find_fonts([str(tmp_path)])
+
+
+@pytest.mark.parametrize(
+    "charset, case",
+    [(LOWER, "lower"), (LOWER + "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "mixed"), ("0123456789", "lower"), ("abcé-'", "lower")],
+)
+def test_words_use_only_the_charset(charset, case):
+    sampler = WordSampler(charset, np.random.default_rng(0), min_len=2, max_len=12, case=case)
+    labels = [sampler.sample() for _ in range(2000)]
+    assert all(set(label) <= set(charset) and 2 <= len(label) <= 12 for label in labels)
+    assert set("".join(labels)) == set(charset)
+
+
+def test_mixed_case_labels_have_both_cases():
+    sampler = WordSampler(LOWER + LOWER.upper(), np.random.default_rng(0), case="mixed")
+    labels = [sampler.sample() for _ in range(300)]
+    assert any(label.islower() for label in labels) and any(label.isupper() for label in labels)
+
+
+def test_caseless_charset_draws_words_in_any_case():
+    sampler = WordSampler(LOWER, np.random.default_rng(0))
+    shown = [sampler.display_form("word") for _ in range(100)]
+    assert {"word", "WORD", "Word"} <= set(shown)
+
+
+def test_bad_sampler_settings_are_config_errors():
+    with pytest.raises(ConfigError):
+        WordSampler(LOWER, np.random.default_rng(0), min_len=5, max_len=2)
+    with pytest.raises(ConfigError, match="upper-case"):
+        WordSampler(LOWER, np.random.default_rng(0), case="mixed")
+
+
+def test_render_is_deterministic_for_a_seed(fonts):
+    first = [render_word("Crane", np.random.default_rng(seed), fonts).tobytes() for seed in range(5)]
+    again = [render_word("Crane", np.random.default_rng(seed), fonts).tobytes() for seed in range(5)]
+    assert first == again
+    assert len(set(first)) == 5
+
+
+@pytest.mark.parametrize("color, mode", [(False, "L"), (True, "RGB")])
+def test_rendered_crops_are_plausible(fonts, color, mode):
+    rng = np.random.default_rng(3)
+    for text in ["a", "hello", "0123456789", "internationalisation"]:
+        image = render_word(text, rng, fonts, height=32, color=color)
+        assert image.mode == mode
+        assert 16 <= image.height <= 112
+        assert image.width >= 4 and image.width <= 60 * len(text) + 40
+        assert np.asarray(image).std() > 2, "a crop should not be a flat colour"
+
+
+def test_generate_writes_shards_and_resumes(tmp_path):
+    out = tmp_path / "shards"
+    summary = generate(str(out), count=25, val_count=7, seed=5, examples_per_shard=10, workers=1, max_length=8)
+    assert [os.path.basename(p) for p in summary["train_shards"]] == [
+        f"synth-train-0000{i}-of-00003.tfrecord" for i in range(3)
+    ]
+    train = [sample for path in summary["train_shards"] for sample in read_examples(path)]
+    val = [sample for path in summary["val_shards"] for sample in read_examples(path)]
+    assert len(train) == 25 and len(val) == 7
+    assert [source for _, _, source in train] == [f"synth:train/{i}" for i in range(25)]
+    for image_bytes, label, _ in train + val:
+        assert set(label) <= set(LOWER) and 1 <= len(label) <= 8
+        assert Image.open(io.BytesIO(image_bytes)).format == "JPEG"
+    assert [source for _, _, source in val] == [f"synth:val/{i}" for i in range(7)]
+
+    first_shard = summary["train_shards"][0]
+    os.remove(summary["train_shards"][1])
+    stamp = os.stat(first_shard).st_mtime_ns
+    again = generate(str(out), count=25, val_count=7, seed=5, examples_per_shard=10, workers=1, max_length=8)
+    assert again["skipped_shards"] == 3 and again["rendered"] == 10
+    assert os.stat(first_shard).st_mtime_ns == stamp
+    assert [s for p in again["train_shards"] for s in read_examples(p)] == train
+
+
+def test_output_does_not_depend_on_worker_count(tmp_path):
+    shards = {}
+    for workers in (1, 2):
+        summary = generate(
+            str(tmp_path / str(workers)), count=8, val_count=0, seed=2, examples_per_shard=4, workers=workers
+        )
+        shards[workers] = [open(path, "rb").read() for path in summary["train_shards"]]
+    assert shards[1] == shards[2]
+
+
+def test_images_dir_gets_val_images_and_labels(tmp_path):
+    images_dir = str(tmp_path / "img")
+    generate(str(tmp_path / "s"), count=1, val_count=3, seed=0, workers=1, image_format="png", images_dir=images_dir)
+    lines = (tmp_path / "img" / "labels.tsv").read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[0] for line in lines] == [f"val/000000{i}.png" for i in range(3)]
+    for line in lines:
+        relative, label = line.split("\t")
+        assert Image.open(tmp_path / "img" / relative).format == "PNG" and label
+
+
+def test_charset_from_an_alphabet_file(tmp_path):
+    alphabet = tmp_path / "alphabet.txt"
+    alphabet.write_text("a\nb\nc\n", encoding="utf-8")
+    assert read_charset(str(alphabet)) == "abc"
+    alphabet.write_text("a\nch\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="single characters"):
+        read_charset(str(alphabet))
+    with pytest.raises(DataError, match="not found"):
+        read_charset(str(tmp_path / "missing.txt"))
+    assert read_charset("0123456789/-") == "0123456789/-"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--count", "-1"], "count"),
+        (["--format", "gif"], "format"),
+        (["--case", "mixed"], "upper-case"),
+        (["--nonsense"], "unrecognized"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_error_line(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--output_dir", str(tmp_path)] + argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_generator_module_does_not_import_tensorflow():
+    """Worker processes import the generator module; they must not load TensorFlow."""
+    code = "import sys, tf_crnn.synth.generate; print('tensorflow' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": REPO}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

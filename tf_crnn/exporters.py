@@ -1,0 +1,54 @@
+"""Exporter that keeps the SavedModel with the best evaluation word accuracy.
+
+tf.estimator's own BestExporter finds the best result so far by reading every event
+file of the eval dir, and a run killed while writing one leaves it truncated: the
+resumed run then dies at its first export. This exporter keeps its record in a small
+JSON file written atomically next to the exports instead.
+"""
+
+import json
+import os
+import shutil
+
+import tensorflow as tf
+
+RECORD = "best.json"
+
+
+class BestExporter(tf.estimator.Exporter):
+    """Exports when `metric` beats every earlier evaluation of the run; keeps the newest few."""
+
+    def __init__(self, name, serving_input_receiver_fn, metric="word_accuracy", exports_to_keep=1):
+        self._name = name
+        self._receiver_fn = serving_input_receiver_fn
+        self._metric = metric
+        self._keep = exports_to_keep
+
+    @property
+    def name(self):
+        return self._name
+
+    def _best_so_far(self, export_path):
+        try:
+            with open(os.path.join(export_path, RECORD), encoding="utf-8") as handle:
+                return float(json.load(handle)[self._metric])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
+        value = float(eval_result[self._metric])
+        best = self._best_so_far(export_path)
+        if best is not None and value <= best:
+            return None
+        path = estimator.export_saved_model(export_path, self._receiver_fn, checkpoint_path=checkpoint_path)
+        path = path.decode() if isinstance(path, bytes) else path
+        record = {self._metric: value, "global_step": int(eval_result.get("global_step", 0)),
+                  "checkpoint": checkpoint_path, "export": path}
+        tmp = os.path.join(export_path, RECORD + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(record, handle, indent=2)
+        os.replace(tmp, os.path.join(export_path, RECORD))
+        versions = sorted((d for d in os.listdir(export_path) if d.isdigit()), key=int)
+        for old in versions[:-self._keep]:
+            shutil.rmtree(os.path.join(export_path, old), ignore_errors=True)
+        return path

@@ -1,0 +1,315 @@
+"""Generates a synthetic word data set as TFRecord shards: `python -m tf_crnn.synth.generate`.
+
+    python -m tf_crnn.synth.generate --output_dir data/synth --count 100000 --val_count 2000
+
+writes `synth-train-*-of-*.tfrecord` and `synth-val-*-of-*.tfrecord` in the project's
+schema. Each shard is rendered by a worker process from its own seed, made of
+(seed, split, shard index), so the data set is the same whatever the number of workers,
+and a shard whose file already exists is kept, so an interrupted run resumes where it
+stopped (with the same arguments). `--images_dir` also writes the validation images as
+files with a `labels.tsv`, to look at them or to feed them to tools that read files.
+
+The TensorFlow-based writer is imported inside the functions that write: worker
+processes import this module too, and they only render, so they must not pay for
+loading TensorFlow.
+"""
+
+import argparse
+import io
+import math
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from tf_crnn.alphabet import Alphabet
+from tf_crnn.errors import ConfigError, UserError, exit_on_user_error
+from tf_crnn.synth.fonts import find_fonts
+from tf_crnn.synth.render import render_word
+from tf_crnn.synth.words import CASES, WordSampler
+
+DEFAULT_CHARSET = "0123456789abcdefghijklmnopqrstuvwxyz"
+FORMATS = ("jpeg", "png")
+# Each split has its own seed stream, so the validation set never repeats training images.
+SPLIT_STREAMS = {"train": 0, "val": 1}
+JPEG_QUALITY = 92
+
+Sample = Tuple[bytes, str, str]  # encoded image, label, source path
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """What every shard of a run shares: the text and the look of the samples."""
+
+    charset: str
+    case: str
+    min_length: int
+    max_length: int
+    image_format: str
+    color: bool
+    fonts: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard to render: which samples it holds and where it goes."""
+
+    path: str
+    split: str
+    shard_index: int
+    first_index: int
+    count: int
+    seed: int
+    settings: SampleSettings
+
+
+def generate(
+    output_dir: str,
+    prefix: str = "synth",
+    count: int = 100000,
+    val_count: int = 2000,
+    seed: int = 0,
+    charset: str = DEFAULT_CHARSET,
+    case: str = "lower",
+    min_length: int = 1,
+    max_length: int = 20,
+    examples_per_shard: int = 1000,
+    workers: Optional[int] = None,
+    image_format: str = "jpeg",
+    color: bool = False,
+    images_dir: Optional[str] = None,
+    log=sys.stderr,
+) -> dict:
+    """Renders `count` training and `val_count` validation samples into shards under
+    `output_dir`, printing progress to `log`, and returns the shard paths and counts.
+
+    Raises `UserError` for bad arguments, before anything is rendered. With more than one
+    worker, a script that calls this must guard its entry point with
+    `if __name__ == "__main__":`, since the worker processes import the main module.
+    """
+    workers = workers or os.cpu_count() or 1
+    _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format)
+    # A sampler checks the text settings here, so that bad ones fail before any work.
+    WordSampler(charset, np.random.default_rng(seed), min_length, max_length, case)
+    settings = SampleSettings(charset, case, min_length, max_length, image_format, color, tuple(find_fonts()))
+    os.makedirs(output_dir, exist_ok=True)
+    jobs = _plan("train", count, output_dir, prefix, examples_per_shard, seed, settings)
+    jobs += _plan("val", val_count, output_dir, prefix, examples_per_shard, seed, settings)
+    pending = [job for job in jobs if not os.path.exists(job.path)]
+    rendered, seconds = _render_and_write(pending, workers, log)
+    val_paths = [job.path for job in jobs if job.split == "val"]
+    if images_dir:
+        _export_images(val_paths, images_dir)
+    return {
+        "output_dir": output_dir,
+        "train_shards": [job.path for job in jobs if job.split == "train"],
+        "val_shards": val_paths,
+        "train_count": count,
+        "val_count": val_count,
+        "rendered": rendered,
+        "skipped_shards": len(jobs) - len(pending),
+        "images_per_second": rendered / seconds if seconds else 0.0,
+    }
+
+
+def _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format):
+    if not prefix or os.sep in prefix:
+        raise ConfigError(f"prefix must be a non-empty file name prefix, got {prefix!r}")
+    if count < 0 or val_count < 0 or count + val_count == 0:
+        raise ConfigError(f"count and val_count must be >= 0 and not both 0, got {count} and {val_count}")
+    if seed < 0:
+        raise ConfigError(f"seed must be >= 0, got {seed}")
+    if examples_per_shard < 1:
+        raise ConfigError(f"examples_per_shard must be >= 1, got {examples_per_shard}")
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    if image_format not in FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {image_format!r}")
+
+
+def _plan(split, count, output_dir, prefix, per_shard, seed, settings) -> List[ShardJob]:
+    """The shards of one split; sample i of the split always lands in the same shard."""
+    from tf_crnn.data.writer import shard_paths
+
+    if count == 0:
+        return []
+    paths = shard_paths(output_dir, f"{prefix}-{split}", math.ceil(count / per_shard))
+    return [
+        ShardJob(path, split, i, i * per_shard, min(per_shard, count - i * per_shard), seed, settings)
+        for i, path in enumerate(paths)
+    ]
+
+
+def render_shard(job: ShardJob) -> Tuple[ShardJob, List[Sample]]:
+    """Renders the samples of one shard (in a worker process); the seed depends only on
+    the run seed, the split and the shard index."""
+    settings = job.settings
+    rng = np.random.default_rng([job.seed, SPLIT_STREAMS[job.split], job.shard_index])
+    words = WordSampler(settings.charset, rng, settings.min_length, settings.max_length, settings.case)
+    fonts = list(settings.fonts)
+    samples = []
+    for offset in range(job.count):
+        label = words.sample()
+        image = render_word(words.display_form(label), rng, fonts, color=settings.color)
+        source = f"synth:{job.split}/{job.first_index + offset}"
+        samples.append((encode_image(image, settings.image_format), label, source))
+    return job, samples
+
+
+def encode_image(image, image_format: str) -> bytes:
+    """The stored bytes of a sample; JPEG at a high quality, since the renderer has already
+    added whatever JPEG artefacts the sample should have."""
+    buffer = io.BytesIO()
+    if image_format == "jpeg":
+        image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _render_and_write(jobs: Sequence[ShardJob], workers: int, log) -> Tuple[int, float]:
+    """Renders the jobs on `workers` processes and writes each shard as it arrives.
+
+    Returns the number of samples rendered and the seconds it took.
+    """
+    from tf_crnn.data.schema import make_example
+    from tf_crnn.data.writer import write_shard
+
+    total = sum(job.count for job in jobs)
+    start, done = time.monotonic(), 0
+    for finished, (job, samples) in enumerate(_rendered_shards(jobs, workers), start=1):
+        write_shard(job.path, (make_example(image, label, source) for image, label, source in samples))
+        done += len(samples)
+        rate = done / max(time.monotonic() - start, 1e-9)
+        print(
+            f"shard {finished}/{len(jobs)} ({os.path.basename(job.path)}): "
+            f"{done}/{total} images, {rate:.0f} images/s",
+            file=log,
+            flush=True,
+        )
+    return done, time.monotonic() - start
+
+
+def _rendered_shards(jobs: Sequence[ShardJob], workers: int) -> Iterator[Tuple[ShardJob, List[Sample]]]:
+    """Rendered shards in completion order: in this process for one worker, else in a pool.
+
+    The pool uses 'spawn', not 'fork': a process that has TensorFlow threads running (a
+    notebook, the quickstart) cannot be forked safely.
+    """
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        yield from map(render_shard, jobs)
+        return
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap_unordered(render_shard, jobs)
+
+
+def _export_images(shard_paths: Sequence[str], images_dir: str) -> None:
+    """Writes the samples of `shard_paths` as image files plus `labels.tsv`
+    (`relative/path<TAB>label`, UTF-8), reading them back from the shards so that shards
+    kept by a resumed run are exported too."""
+    from tf_crnn.data.schema import read_examples
+
+    lines = []
+    for shard in shard_paths:
+        for image, label, source in read_examples(shard):
+            split, index = source.split(":", 1)[1].split("/")
+            relative = f"{split}/{int(index):07d}.{_extension(image)}"
+            os.makedirs(os.path.join(images_dir, split), exist_ok=True)
+            with open(os.path.join(images_dir, relative), "wb") as handle:
+                handle.write(image)
+            lines.append(f"{relative}\t{label}\n")
+    tmp_path = os.path.join(images_dir, "labels.tsv.tmp")
+    with open(tmp_path, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+    os.replace(tmp_path, os.path.join(images_dir, "labels.tsv"))
+
+
+def _extension(image: bytes) -> str:
+    return "png" if image.startswith(b"\x89PNG") else "jpg"
+
+
+def summary_line(summary: dict) -> str:
+    """One line that says what a `generate` call produced."""
+    shards = len(summary["train_shards"]) + len(summary["val_shards"])
+    return (
+        f"done: {summary['train_count']} train + {summary['val_count']} val images in {shards} shards "
+        f"under {summary['output_dir']} ({summary['rendered']} rendered at "
+        f"{summary['images_per_second']:.0f} images/s, {summary['skipped_shards']} shards already there)"
+    )
+
+
+def read_charset(value: str) -> str:
+    """The charset flag: a path to an alphabet file (one unit a line), or the characters.
+
+    A value ending in `.txt` is always taken as a path, so that a mistyped file name is
+    reported instead of becoming a charset of its letters.
+    """
+    if not os.path.isfile(value) and not value.endswith(".txt"):
+        return value
+    units = Alphabet.from_file(value).units
+    long_units = [unit for unit in units if len(unit) != 1]
+    if long_units:
+        raise ConfigError(
+            f"{value}: synthetic text is made of single characters, "
+            f"but the alphabet has multi-character units {long_units[:5]}"
+        )
+    return "".join(units)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose errors are `UserError`s: one `error: ...` line, exit 2."""
+
+    def error(self, message):
+        raise UserError(message)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = _ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output_dir", required=True, help="where the shards go")
+    parser.add_argument("--prefix", default="synth", help="shard names: PREFIX-train-*, PREFIX-val-*")
+    parser.add_argument("--count", type=int, default=100000, help="training images")
+    parser.add_argument("--val_count", type=int, default=2000, help="validation images (separate seed stream)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--charset", default=DEFAULT_CHARSET, help="the characters of the labels, or an alphabet file (one unit a line)"
+    )
+    parser.add_argument("--case", default="lower", help=f"label case: {' or '.join(CASES)}")
+    parser.add_argument("--min_length", type=int, default=1)
+    parser.add_argument("--max_length", type=int, default=20)
+    parser.add_argument("--examples_per_shard", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="rendering processes")
+    parser.add_argument("--format", dest="image_format", default="jpeg", help=f"image encoding: {' or '.join(FORMATS)}")
+    parser.add_argument("--color", action="store_true", help="RGB images (default: grey)")
+    parser.add_argument("--images_dir", help="also write the validation images as files with a labels.tsv")
+    return parser.parse_args(argv)
+
+
+@exit_on_user_error
+def main(argv=None):
+    args = parse_args(argv)
+    summary = generate(
+        args.output_dir,
+        prefix=args.prefix,
+        count=args.count,
+        val_count=args.val_count,
+        seed=args.seed,
+        charset=read_charset(args.charset),
+        case=args.case,
+        min_length=args.min_length,
+        max_length=args.max_length,
+        examples_per_shard=args.examples_per_shard,
+        workers=args.workers,
+        image_format=args.image_format,
+        color=args.color,
+        images_dir=args.images_dir,
+    )
+    print(summary_line(summary))
+
+
+if __name__ == "__main__":
+    main()

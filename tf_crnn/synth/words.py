@@ -1,0 +1,185 @@
+"""The text of synthetic samples: dictionary words, numbers and random strings.
+
+Most samples are English words (the `web2` list of the `english-words` package, 234k
+words), so the model learns the letter statistics of real text. Digit strings and a few
+strings drawn uniformly from the charset make sure every character of the charset
+occurs, including ones no dictionary word has (digits, punctuation, accents).
+Word lengths follow a prior that favours short words, as scene text does, rather than
+the dictionary's own distribution, where 9-letter words are the most common.
+"""
+
+import functools
+import string
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from tf_crnn.errors import ConfigError
+
+CASES = ("lower", "mixed")
+# How a word is written when its case is free: lower, Title, UPPER, rAnDoM.
+_CASE_STYLES = ("lower", "title", "upper", "random")
+_MIXED_LABEL_STYLE_P = (0.4, 0.3, 0.25, 0.05)
+# A lower-case-only charset cannot tell 'HOT' from 'hot', so the renderer may draw the
+# word in any case while the label stays lower case: scene text is often capitalised.
+_CASELESS_DISPLAY_STYLE_P = (0.45, 0.2, 0.35, 0.0)
+_PUNCTUATION_FRACTION = 0.08
+# The marks that stick to words in real text; others occur only in random strings.
+_WORD_PUNCTUATION = ".,'-!?:;\"()&"
+
+
+@functools.lru_cache(maxsize=1)
+def dictionary_words() -> Tuple[str, ...]:
+    """The English word list, sorted so that a seed gives the same words in every process."""
+    from english_words import get_english_words_set
+
+    return tuple(sorted(get_english_words_set(["web2"], lower=True, alpha=True)))
+
+
+def length_prior(lengths: List[int]) -> np.ndarray:
+    """Probabilities of word lengths: a gamma-like bump peaking at 4-5 characters."""
+    lengths = np.asarray(lengths, np.float64)
+    weights = lengths**2 * np.exp(-lengths / 2.2)
+    return weights / weights.sum()
+
+
+class WordSampler:
+    """Draws labels whose characters all belong to `charset`.
+
+    `case="lower"` draws lower-case labels (upper case when the charset has no lower
+    case); `case="mixed"` draws lower, Title, UPPER and random-case labels and needs a
+    charset with both cases. `digit_fraction` and `random_fraction` are the shares of
+    digit strings and of uniform random charset strings; the rest are dictionary words.
+    """
+
+    def __init__(
+        self,
+        charset: str,
+        rng: np.random.Generator,
+        min_len: int = 1,
+        max_len: int = 20,
+        case: str = "lower",
+        digit_fraction: float = 0.1,
+        random_fraction: float = 0.05,
+    ):
+        _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fraction)
+        self.charset = "".join(sorted(set(charset)))
+        self.rng = rng
+        self.min_len, self.max_len = min_len, max_len
+        self.case = case
+        self.digits = "".join(c for c in self.charset if c in string.digits)
+        self.symbols = "".join(c for c in self.charset if not c.isspace())
+        marks = [c for c in self.symbols if not c.isalnum()]
+        self.punctuation = "".join(c for c in marks if c in _WORD_PUNCTUATION) or "".join(marks)
+        self.case_sensitive = any(c != c.swapcase() and c.swapcase() in self.charset for c in self.charset)
+        self.buckets = _words_by_length(self.charset, min_len, max_len)
+        self.word_lengths = sorted(self.buckets)
+        self.word_length_p = length_prior(self.word_lengths) if self.buckets else None
+        self.string_lengths = list(range(min_len, max_len + 1))
+        self.string_length_p = length_prior(self.string_lengths)
+        self.kind_p = self._kind_probabilities(digit_fraction, random_fraction)
+
+    def sample(self) -> str:
+        """One label."""
+        kind = self.rng.choice(3, p=self.kind_p)
+        if kind == 0:
+            return self._dictionary_word()
+        if kind == 1:
+            return self._random_string(self.digits)
+        return self._random_string(self.symbols)
+
+    def display_form(self, label: str) -> str:
+        """The text to draw for `label`: the label itself, or another case of it when the
+        charset has no case distinction (see `_CASELESS_DISPLAY_STYLE_P`)."""
+        if self.case_sensitive:
+            return label
+        style = _CASE_STYLES[self.rng.choice(len(_CASE_STYLES), p=_CASELESS_DISPLAY_STYLE_P)]
+        return _apply_case(label, style, self.rng)
+
+    def _kind_probabilities(self, digit_fraction: float, random_fraction: float) -> np.ndarray:
+        """Shares of word / digit / random samples, dropping kinds the charset cannot make."""
+        shares = np.array(
+            [
+                (1.0 - digit_fraction - random_fraction) if self.buckets else 0.0,
+                digit_fraction if self.digits else 0.0,
+                random_fraction,
+            ]
+        )
+        if shares.sum() == 0:
+            shares[2] = 1.0
+        return shares / shares.sum()
+
+    def _dictionary_word(self) -> str:
+        length = self.word_lengths[self.rng.choice(len(self.word_lengths), p=self.word_length_p)]
+        bucket = self.buckets[length]
+        word = self._fit_case(bucket[self.rng.integers(len(bucket))])
+        return self._maybe_punctuate(word)
+
+    def _random_string(self, alphabet: str) -> str:
+        length = self.string_lengths[self.rng.choice(len(self.string_lengths), p=self.string_length_p)]
+        text = "".join(alphabet[i] for i in self.rng.integers(len(alphabet), size=length))
+        return self._fit_case(text)
+
+    def _fit_case(self, text: str) -> str:
+        """Applies the label case; a character the charset lacks in that case keeps (or,
+        for a dictionary word's letter, flips) its original case, which the charset has."""
+        style = "lower"
+        if self.case == "mixed":
+            style = _CASE_STYLES[self.rng.choice(len(_CASE_STYLES), p=_MIXED_LABEL_STYLE_P)]
+        styled = _apply_case(text, style, self.rng)
+        return "".join(
+            new if new in self.charset else old if old in self.charset else old.swapcase()
+            for old, new in zip(text, styled)
+        )
+
+    def _maybe_punctuate(self, word: str) -> str:
+        """Sometimes adds a punctuation mark of the charset, as in "it's", "end." or "(a"."""
+        if not self.punctuation or len(word) >= self.max_len or self.rng.random() >= _PUNCTUATION_FRACTION:
+            return word
+        mark = self.punctuation[self.rng.integers(len(self.punctuation))]
+        return word + mark if self.rng.random() < 0.7 else mark + word
+
+
+def _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fraction):
+    if not charset.strip():
+        raise ConfigError("the charset has no character other than white space")
+    if not 1 <= min_len <= max_len:
+        raise ConfigError(f"need 1 <= min_length <= max_length, got {min_len} and {max_len}")
+    if case not in CASES:
+        raise ConfigError(f"case must be one of {', '.join(CASES)}, got {case!r}")
+    has_both_cases = set(charset) & set(string.ascii_uppercase) and set(charset) & set(string.ascii_lowercase)
+    if case == "mixed" and not has_both_cases:
+        raise ConfigError("case 'mixed' needs a charset with both lower- and upper-case letters")
+    if digit_fraction < 0 or random_fraction < 0 or digit_fraction + random_fraction > 1:
+        raise ConfigError("digit_fraction and random_fraction must be >= 0 and add up to at most 1")
+
+
+@functools.lru_cache(maxsize=8)
+def _words_by_length(charset: str, min_len: int, max_len: int) -> Dict[int, List[str]]:
+    """The dictionary words the charset can spell in some case, by length; kept per process
+    because filtering the 234k words takes half a second and every shard needs them."""
+    allowed = set(charset)
+    buckets: Dict[int, List[str]] = {}
+    for word in dictionary_words():
+        if min_len <= len(word) <= max_len and all(c in allowed or c.upper() in allowed for c in word):
+            buckets.setdefault(len(word), []).append(word)
+    return buckets
+
+
+def _apply_case(text: str, style: str, rng: np.random.Generator) -> str:
+    """`text` in a case style, character by character so that the length never changes."""
+    if style == "upper":
+        uppers = [True] * len(text)
+    elif style == "title":
+        uppers = [i == 0 for i in range(len(text))]
+    elif style == "random":
+        uppers = list(rng.random(len(text)) < 0.5)
+    else:
+        uppers = [False] * len(text)
+    return "".join(_char_case(c, upper) for c, upper in zip(text, uppers))
+
+
+def _char_case(char: str, upper: bool) -> str:
+    """One character in a case; kept as it is when that case is not a single character (ß)."""
+    changed = char.upper() if upper else char.lower()
+    return changed if len(changed) == 1 else char
