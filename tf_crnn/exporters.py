@@ -18,8 +18,10 @@ RECORD = "best.json"
 class BestExporter(tf.estimator.Exporter):
     """Exports when `metric` beats every earlier evaluation of the run; keeps the newest few."""
 
-    def __init__(self, name, serving_input_receiver_fn, metric="word_accuracy", exports_to_keep=1):
+    def __init__(self, name, serving_input_receiver_fn, metric="word_accuracy", exports_to_keep=1,
+                 assets_extra=None):
         self._name = name
+        self._assets_extra = assets_extra
         self._receiver_fn = serving_input_receiver_fn
         self._metric = metric
         self._keep = exports_to_keep
@@ -40,7 +42,8 @@ class BestExporter(tf.estimator.Exporter):
         best = self._best_so_far(export_path)
         if best is not None and value <= best:
             return None
-        path = estimator.export_saved_model(export_path, self._receiver_fn, checkpoint_path=checkpoint_path)
+        path = estimator.export_saved_model(export_path, self._receiver_fn, assets_extra=self._assets_extra,
+                                            checkpoint_path=checkpoint_path)
         path = path.decode() if isinstance(path, bytes) else path
         record = {self._metric: value, "global_step": int(eval_result.get("global_step", 0)),
                   "checkpoint": checkpoint_path, "export": path}

@@ -9,6 +9,7 @@ from tf_crnn.alphabet import for_config
 from tf_crnn.network import build_network, sequence_lengths
 
 PREDICTION_KEYS = ("words", "confidences", "top_words", "top_scores")
+LOGITS_SIGNATURE = "logits"
 
 
 def learning_rate(config, global_step):
@@ -105,10 +106,16 @@ def model_fn(features, labels, mode, params, config=None):
         outputs = decode.decode(time_major_log_probs, frame_lengths, alphabet, settings.decoder,
                                 settings.beam_width, settings.top_paths)
         predictions = {key: outputs[key] for key in PREDICTION_KEYS}
+        # The `logits` signature serves tools that decode themselves (evaluation with any
+        # decoder, parity checks of TFLite/ONNX forms); clients use `serving_default`.
+        raw = {"log_probs": tf.transpose(time_major_log_probs, [1, 0, 2]), "frame_lengths": frame_lengths}
         return tf.estimator.EstimatorSpec(
             mode,
             predictions=predictions,
-            export_outputs={"serving_default": tf.estimator.export.PredictOutput(predictions)},
+            export_outputs={
+                "serving_default": tf.estimator.export.PredictOutput(predictions),
+                LOGITS_SIGNATURE: tf.estimator.export.PredictOutput(raw),
+            },
         )
 
     loss = ctc_loss(time_major_log_probs, frame_lengths, labels["ids"])

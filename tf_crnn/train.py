@@ -72,7 +72,7 @@ def train_and_evaluate(config):
     import tensorflow as tf
 
     from tf_crnn.data.input import make_input_fn
-    from tf_crnn.export import serving_input_receiver_fn
+    from tf_crnn.export import serving_input_receiver_fn, write_metadata
     from tf_crnn.exporters import BestExporter
     from tf_crnn.label_check import check_labels
 
@@ -86,9 +86,10 @@ def train_and_evaluate(config):
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
     estimator = make_estimator(config)
     receiver = serving_input_receiver_fn(config)
+    assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata"))
     exporters = [
-        tf.estimator.LatestExporter("latest", receiver, exports_to_keep=config.keep_checkpoint_max),
-        BestExporter("best", receiver, metric="word_accuracy", exports_to_keep=1),
+        tf.estimator.LatestExporter("latest", receiver, assets_extra=assets, exports_to_keep=config.keep_checkpoint_max),
+        BestExporter("best", receiver, metric="word_accuracy", exports_to_keep=1, assets_extra=assets),
     ]
     train_spec = tf.estimator.TrainSpec(make_input_fn(config, train_files, training=True), max_steps=config.train_steps)
     eval_spec = tf.estimator.EvalSpec(

@@ -1,0 +1,97 @@
+"""Inference speed of an exported serving SavedModel: words/s and latency at batch 1 and 64.
+
+Feeds encoded PNG bytes to `serving_default`, as TF Serving would. Without
+`--saved_model`, it trains `--config`'s network (default: the paper's CRNN from
+model_params.json) for one step on generated 32x100 images and exports it: speed does
+not depend on the weights. Prints the figures and writes benchmarks/results/serving.json.
+
+    python scripts/bench_serving.py [--saved_model DIR] [--config model_params.json] [--repeats 30]
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def export_untrained(config_path, work):
+    """One training step of the configured network, exported as a serving SavedModel."""
+    from bench_train import make_shards
+
+    from tf_crnn.config import load_config, write_resolved
+    from tf_crnn.data.input import make_input_fn
+    from tf_crnn.export import export_saved_model
+    from tf_crnn.train import make_estimator
+
+    files = make_shards(os.path.join(work, "shards"), count=256)
+    config = load_config(config_path, {"model_dir": os.path.join(work, "model"), "batch_size": 8})
+    write_resolved(config, config.model_dir)
+    make_estimator(config).train(make_input_fn(config, files, training=True), steps=1)
+    return export_saved_model(config.model_dir, os.path.join(work, "export")), files
+
+
+def sample_images(files, count):
+    from tf_crnn.data.schema import read_examples
+
+    images = []
+    for path in files:
+        images.extend(image for image, _, _ in read_examples(path))
+        if len(images) >= count:
+            break
+    return images[:count]
+
+
+def time_batches(serve, images, batch_size, repeats):
+    import tensorflow as tf
+
+    batch = tf.constant(images[:batch_size])
+    serve(images=batch)  # warm-up: first call builds the function
+    latencies = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        serve(images=batch)["words"].numpy()
+        latencies.append(time.perf_counter() - start)
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * (len(latencies) - 1))))]
+    return {"batch_size": batch_size, "words_per_second": round(batch_size / (sum(latencies) / len(latencies)), 1),
+            "latency_p50_ms": round(p50 * 1000, 2), "latency_p99_ms": round(p99 * 1000, 2),
+            "per_image_ms_p50": round(p50 * 1000 / batch_size, 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--saved_model", default=None)
+    parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "serving.json"))
+    args = parser.parse_args()
+
+    import tensorflow as tf
+
+    from bench_train import make_shards
+
+    with tempfile.TemporaryDirectory() as work:
+        if args.saved_model:
+            saved_model, files = args.saved_model, make_shards(os.path.join(work, "shards"), count=128)
+        else:
+            saved_model, files = export_untrained(args.config, work)
+        serve = tf.saved_model.load(saved_model).signatures["serving_default"]
+        images = sample_images(files, 64)
+        results = [time_batches(serve, images, size, args.repeats) for size in (1, 64)]
+    report = {"benchmark": "serving", "saved_model": args.saved_model or f"untrained {os.path.relpath(args.config, REPO)}",
+              "input": "32x100 grayscale PNG bytes", "results": results}
+    print(json.dumps(report, indent=2))
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
