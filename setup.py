@@ -28,6 +28,7 @@ setup(
         "pillow>=10.1",
         "absl-py>=1.0",
         "english-words>=2.0,<3",
+        "matplotlib>=3.7,<3.11",
     ],
     extras_require={
         "cpu": [

@@ -26,7 +26,7 @@ from tf_crnn.synth.words import WordSampler
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="images per measurement")
-    parser.add_argument("--out", default="benchmarks/results/render.json")
+    parser.add_argument("--output", "--out", dest="out", default="benchmarks/results/render.json")
     return parser.parse_args()
 
 

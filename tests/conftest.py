@@ -104,7 +104,8 @@ def tiny_shards(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained_tiny(tiny_shards):
     """A small CRNN trained on the tiny set until it reads it; returns (root, config path)."""
-    fields = tiny_model_fields(tiny_shards, train_steps=500, save_checkpoints_steps=250)
+    fields = tiny_model_fields(tiny_shards, train_steps=700, save_checkpoints_steps=350,
+                               learning_rate_schedule="cosine", decay_steps=700, decay_rate=0.05)
     config = write_config(tiny_shards / "params.json", **fields)
     run_module("tf_crnn.train", config, check=True, timeout=900)
     return tiny_shards, config

@@ -17,6 +17,7 @@ OPTIMIZERS = ("adam", "adadelta", "sgd")
 SCHEDULES = ("constant", "exponential", "cosine")
 DECODERS = ("greedy", "beam")
 UNKNOWN_POLICIES = ("error", "skip", "unknown")
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 # Fields that change the network's variables: a model dir trained with one value
 # cannot be resumed with another.
@@ -60,6 +61,7 @@ class Config:
     conv_channels: List[int] = field(default_factory=lambda: [64, 128, 256, 256, 512, 512, 512])
     lstm_units: List[int] = field(default_factory=lambda: [256, 256])
     dropout: float = 0.0
+    precision: str = "float32"
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     learning_rate_schedule: str = "constant"
@@ -177,6 +179,7 @@ def validate(config: Config) -> Config:
     choice("learning_rate_schedule", SCHEDULES)
     choice("decoder", DECODERS)
     choice("unknown_label_policy", UNKNOWN_POLICIES)
+    choice("precision", PRECISIONS)
     for name in ("image_height", "max_image_width", "min_image_width", "batch_size", "train_steps",
                  "save_checkpoints_steps", "keep_checkpoint_max", "beam_width", "top_paths",
                  "learning_rate", "decay_steps", "log_step_count_steps"):

@@ -7,6 +7,7 @@ same command on the same model dir resumes from its last checkpoint. TF_CONFIG i
 honoured by the Estimator's RunConfig for distributed training.
 """
 
+import dataclasses
 import os
 import sys
 
@@ -44,6 +45,11 @@ def run_config(config):
         allow_soft_placement=True,
     )
     session_config.gpu_options.allow_growth = True
+    cluster = tf.estimator.RunConfig()  # only reads TF_CONFIG
+    if cluster.cluster_spec and cluster.task_type in ("master", "chief", "worker"):
+        # The Estimator's own between-graph default, which a custom session_config replaces:
+        # a trainer talks to the parameter servers and itself only, never waits for the others.
+        session_config.device_filters.extend(["/job:ps", f"/job:{cluster.task_type}/task:{cluster.task_id}"])
     return tf.estimator.RunConfig(
         model_dir=config.model_dir,
         tf_random_seed=config.seed,
@@ -79,14 +85,20 @@ def train_and_evaluate(config):
     train_files = expand_files(config.train_files, "train_files")
     eval_files = expand_files(config.eval_files, "eval_files")
     check_same_architecture(config, config.model_dir)
-    if config.unknown_label_policy == "error":
-        check_labels(config, train_files + eval_files)
-    write_resolved(config, config.model_dir)
+    # In a TF_CONFIG cluster only the chief writes into the shared model dir (all tasks start
+    # at once); the other trainers shuffle with their own seed, or all would read alike.
+    cluster = tf.estimator.RunConfig()  # only reads TF_CONFIG
+    if cluster.is_chief:
+        if config.unknown_label_policy == "error":
+            check_labels(config, train_files + eval_files)
+        write_resolved(config, config.model_dir)
+    config = dataclasses.replace(config, seed=config.seed + (cluster.global_id_in_cluster or 0))
+    exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
 
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
     estimator = make_estimator(config)
     receiver = serving_input_receiver_fn(config)
-    assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata"))
+    assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata")) if exports_here else None
     exporters = [
         tf.estimator.LatestExporter("latest", receiver, assets_extra=assets, exports_to_keep=config.keep_checkpoint_max),
         BestExporter("best", receiver, metric="word_accuracy", exports_to_keep=1, assets_extra=assets),

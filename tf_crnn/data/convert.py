@@ -1,156 +1,380 @@
-"""`python -m tf_crnn.data.convert`: annotation files + images -> sharded TFRecords.
+"""`python -m tf_crnn.data.convert`: annotations + images -> sharded TFRecords.
 
-The run is planned before anything is written: annotations are read and checked, split
-into train and validation with a seeded shuffle, and cut into shards. Each shard is then
-written by a worker into a staging folder inside the output dir; only when every shard is
-complete are they moved to their final names, so a reader never sees a partial set. A
-killed run keeps its finished shards in staging, and the same command picks up where it
-stopped without re-encoding them.
+A run has three steps:
+
+1. Plan, in this process. Each input is read once, in file order, by the reader of its
+   format (`tf_crnn/data/formats/`). A usable sample is kept only as the byte offset of its
+   record (one int64 array, plus where each input's offsets start), never as an object,
+   so memory stays at 12 bytes a sample with the shuffle (about 110 MB for MJSynth's 9
+   million lines). Unusable records are counted by reason and the first few kept for the
+   report. A seeded shuffle of an index array makes the train/val split, and consecutive
+   slices of it are the shards, all named (with their count) before anything is written.
+2. Write, in worker processes. A task is one shard: the (input, offset) pairs of its
+   samples. The worker re-reads each record from its offset, reads and fully decodes the
+   image, and writes the shard with the one sharded writer into a staging folder in the
+   output dir, next to a small statistics file.
+3. Finish: when every shard is complete they are moved to their final names together,
+   and the report is written.
+
+Resume: the plan's fingerprint (the inputs' bytes, the format options, the offsets kept,
+the split and shard settings) is stored in the staging folder. Running the same command
+after a stop or `kill -9` gives the same plan, so the shards already written there (those
+with their statistics file) are kept as they are and only the others are written.
+
+Processes: this process never imports TensorFlow (it plans, and reports). The worker pool
+starts before planning, so the workers load TensorFlow while the annotations are read.
+Workers are forked when TensorFlow is not loaded here (the command line); an in-process
+caller that has loaded it (tests, notebooks) gets them from a fresh fork server instead.
 """
 
 import argparse
+import array
 import collections
+import glob
 import hashlib
+import heapq
 import json
 import multiprocessing
 import os
-import random
 import shutil
+import signal
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from tf_crnn.data import images
-from tf_crnn.data.formats import Sample
-from tf_crnn.data.formats.list_file import read_list_file
+from tf_crnn.data.formats.csv_file import DEFAULT_DELIMITER
+from tf_crnn.data.formats.lines import LineReader, open_records
+from tf_crnn.data.formats.registry import FORMAT_NAMES, ReaderOptions, make_reader, resolve_format
+from tf_crnn.data.writer import shard_name, shard_pattern
 from tf_crnn.errors import DataError, UserError, exit_on_user_error
 
-FORMATS = {"list": read_list_file}
+FORMAT_CHOICES = ("auto",) + FORMAT_NAMES
 POLICIES = ("skip", "stop")
 _STAGING = ".staging-{prefix}"
+_LISTINGS = "listings"
+_FINGERPRINT = "plan.sha256"
+_PLAN_VERSION = b"tf_crnn convert plan 2\0"
 _MAX_LISTED = 200
 
 
+# -- problems: every one counted, the first ones (in annotation order) listed ------------
+
+class Problems:
+    """Unusable samples: all counted by kind; the `limit` first by (input, offset) kept.
+
+    Workers find image problems in shuffled order, so the listed ones are kept in a
+    bounded heap: the report then lists the first problems of the inputs, whatever order
+    they were found in, and memory does not grow with their number.
+    """
+
+    def __init__(self, limit: int = _MAX_LISTED):
+        self.limit = limit
+        self.counts = collections.Counter()
+        self._heap = []  # (-input, -offset, where, reason): the root is the last listed one
+
+    def add(self, source: int, offset: int, kind: str, reason: str, where: str = "") -> None:
+        self.counts[kind] += 1
+        self._keep(source, offset, where, reason)
+
+    def _keep(self, source: int, offset: int, where: str, reason: str) -> None:
+        entry = (-source, -offset, where, reason)
+        if len(self._heap) < self.limit:
+            heapq.heappush(self._heap, entry)
+        elif entry > self._heap[0]:
+            heapq.heapreplace(self._heap, entry)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def listed(self) -> List[Tuple[int, int, str, str]]:
+        """(input, offset, where, reason), first first; `where` is "" until `locate` fills it."""
+        return sorted((-s, -o, where, reason) for s, o, where, reason in self._heap)
+
+    def locate(self, readers: Sequence[LineReader]) -> None:
+        """Fills in the `file:line` of listed problems found by offset only (in workers)."""
+        missing = collections.defaultdict(set)
+        for source, offset, where, _ in self.listed():
+            if not where:
+                missing[source].add(offset)
+        found = {source: readers[source].where_at(offsets) for source, offsets in missing.items()}
+        self._heap = [(s, o, where or found[-s][-o], reason) for s, o, where, reason in self._heap]
+
+    def merge(self, data: dict) -> None:
+        """Adds the problems of a `to_json` dict (a worker's)."""
+        self.counts.update(data["counts"])
+        for source, offset, where, reason in data["listed"]:
+            self._keep(source, offset, where, reason)
+
+    def to_json(self) -> dict:
+        return {"counts": dict(self.counts), "listed": [list(item) for item in self.listed()]}
+
+
+# -- planning ----------------------------------------------------------------------------
+
 @dataclass
-class ShardTask:
-    staging_path: str
-    samples: List[Tuple[str, str, str]]  # (image path, label, "file:line")
-    stop_on_bad: bool
+class Shard:
+    split: str
+    name: str
+    begin: int  # slice of Plan.order
+    end: int
 
 
 @dataclass
-class ShardStats:
-    written: int = 0
-    skipped: List[Tuple[str, str]] = field(default_factory=list)  # (where, reason)
-    label_lengths: Dict[int, int] = field(default_factory=dict)
-    characters: Dict[str, int] = field(default_factory=dict)
+class Plan:
+    readers: List[LineReader]
+    input_starts: np.ndarray  # int64 [inputs + 1]: index of each input's first kept sample
+    offsets: np.ndarray  # int64 [samples]: byte offset of each kept sample's record
+    order: np.ndarray  # the seeded shuffle of range(samples): val first, then train
+    shards: List[Shard]
+    problems: Problems
+    outside_alphabet: collections.Counter
+    fingerprint: str
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        return len(self.offsets)
+
+    def shard_samples(self, shard: Shard) -> Tuple[np.ndarray, np.ndarray]:
+        """(input index, offset) arrays of one shard's samples, in shard order."""
+        indices = self.order[shard.begin:shard.end]
+        inputs = np.searchsorted(self.input_starts, indices, side="right") - 1
+        return inputs.astype(np.int32), self.offsets[indices]
 
 
-def _read_image(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+def open_readers(args, staging: str) -> List[LineReader]:
+    """One reader per input, its format detected for `--format auto` (and said on stderr)."""
+    options = ReaderOptions(image_root=args.image_root, header=args.header, delimiter=args.delimiter,
+                            lexicon=args.lexicon, label_regex=args.label_regex)
+    readers = []
+    for index, path in enumerate(args.annotations):
+        name = resolve_format(args.format, path)
+        listing = os.path.join(staging, _LISTINGS, f"input-{index:04d}.list")
+        readers.append(make_reader(name, path, options, listing))
+        detected = " (detected; --format overrides)" if args.format == "auto" else ""
+        print(f"{path}: {name}{detected}", file=sys.stderr)
+    return readers
 
 
-def write_one_shard(task: ShardTask) -> Tuple[str, dict]:
-    """Worker: reads, checks and writes one shard; returns its path and statistics."""
-    from tf_crnn.data.schema import make_example
-    from tf_crnn.data.writer import write_shard
-
-    stats = ShardStats()
-    lengths = collections.Counter()
-    characters = collections.Counter()
-
-    def records():
-        for image_path, label, where in task.samples:
-            try:
-                data = images.checked_image_bytes(_read_image(image_path))
-            except (OSError, images.BadImage) as err:
-                reason = err.strerror if isinstance(err, OSError) else str(err)
-                if task.stop_on_bad:
-                    raise DataError(f"{where}: {image_path}: {reason}") from None
-                stats.skipped.append((where, f"{image_path}: {reason}"))
-                continue
-            lengths[len(label)] += 1
-            characters.update(label)
-            yield make_example(data, label, image_path)
-
-    stats.written = write_shard(task.staging_path, records())
-    stats.label_lengths = dict(lengths)
-    stats.characters = dict(characters)
-    with open(task.staging_path + ".stats.tmp", "w", encoding="utf-8") as handle:
-        json.dump(stats.__dict__, handle)
-    os.replace(task.staging_path + ".stats.tmp", task.staging_path + ".stats")
-    return task.staging_path, stats.__dict__
-
-
-def _check_label(sample: Sample, alphabet, lowercase: bool) -> Optional[str]:
-    if alphabet is None:
-        return None
-    unknown = alphabet.unknown_units(sample.label.lower() if lowercase else sample.label)
-    if unknown:
-        shown = "".join(sorted(set(unknown)))
-        return f"label {sample.label!r} has characters outside the alphabet: {shown!r}"
-    return None
-
-
-def read_annotations(args, alphabet) -> Tuple[List[Sample], List[Tuple[str, str]]]:
-    """All usable samples and the (where, reason) of every unusable line, in file order."""
-    reader = FORMATS[args.format]
-    good, bad = [], []
-    for annotation in args.annotations:
-        root = args.image_root or os.path.dirname(os.path.abspath(annotation))
-        for sample in reader(annotation, image_root=root):
-            error = sample.error or _check_label(sample, alphabet, args.lowercase)
-            if error:
-                if args.on_bad_input == "stop":
-                    raise DataError(f"{sample.where}: {error}")
-                bad.append((sample.where, error))
+def read_annotations(readers, alphabet, lowercase: bool, stop_on_bad: bool, digest):
+    """Reads every input once: (input starts, offsets of usable samples, problems, characters outside the alphabet)."""
+    offsets = array.array("q")
+    starts = [0]
+    problems, outside = Problems(), collections.Counter()
+    status = _Status("reading annotations")
+    for index, reader in enumerate(readers):
+        digest.update(json.dumps(reader.settings(), sort_keys=True).encode() + b"\0")
+        for sample in reader.samples(digest):
+            error, kind = sample.error, sample.kind
+            if error is None and alphabet is not None:
+                unknown = alphabet.unknown_units(sample.label.lower() if lowercase else sample.label)
+                if unknown:
+                    outside.update(unknown)
+                    error = (f"label {sample.label!r} has characters outside the alphabet: "
+                             f"{''.join(sorted(set(unknown)))!r}")
+                    kind = "outside the alphabet"
+            if error is None:
+                offsets.append(sample.offset)
+            elif stop_on_bad:
+                status.end()
+                raise DataError(f"{sample.where}: {error}")
             else:
-                good.append(sample)
-    return good, bad
+                problems.add(index, sample.offset, kind, error, sample.where)
+            status.tick(len(offsets) + problems.total)
+        starts.append(len(offsets))
+    status.end()
+    return np.array(starts, dtype=np.int64), np.frombuffer(offsets, dtype=np.int64), problems, outside
 
 
-def plan_shards(samples: List[Sample], args) -> List[Tuple[str, str, List[Sample]]]:
-    """Seeded split and shard cut: [(split name, final file name, samples)]."""
-    from tf_crnn.data.writer import shard_name
-
-    order = list(range(len(samples)))
-    random.Random(args.seed).shuffle(order)
-    val_count = int(round(len(samples) * args.val_ratio))
-    splits = [("val", order[:val_count]), ("train", order[val_count:])] if val_count else [("train", order)]
-    plan = []
-    for split, indices in splits:
+def split_and_shard(total: int, args) -> Tuple[np.ndarray, List[Shard]]:
+    """The seeded shuffle (val first, then train) and the shards cut from it, all named."""
+    order = np.arange(total, dtype=np.int32 if total < 2 ** 31 else np.int64)
+    np.random.default_rng(args.seed).shuffle(order)
+    val_count = int(round(total * args.val_ratio))
+    splits = [("val", 0, val_count), ("train", val_count, total)] if val_count else [("train", 0, total)]
+    shards = []
+    for split, begin, end in splits:
         prefix = f"{args.prefix}-{split}" if val_count else args.prefix
-        total = max(1, -(-len(indices) // args.examples_per_shard))
-        for shard in range(total):
-            chunk = indices[shard * args.examples_per_shard:(shard + 1) * args.examples_per_shard]
-            plan.append((split, shard_name(prefix, shard, total), [samples[i] for i in chunk]))
+        count = max(1, -(-(end - begin) // args.examples_per_shard))
+        for index in range(count):
+            first = begin + index * args.examples_per_shard
+            shards.append(Shard(split, shard_name(prefix, index, count), first,
+                                min(end, first + args.examples_per_shard)))
+    return order, shards
+
+
+def make_plan(readers, args, alphabet) -> Plan:
+    start = time.time()
+    digest = hashlib.sha256(_PLAN_VERSION)
+    starts, offsets, problems, outside = read_annotations(readers, alphabet, args.lowercase,
+                                                         args.on_bad_input == "stop", digest)
+    if not len(offsets):
+        first = problems.listed()[:1]
+        raise DataError("no usable sample in " + ", ".join(args.annotations) +
+                        (f" (first problem: {first[0][2]}: {first[0][3]})" if first else ""))
+    order, shards = split_and_shard(len(offsets), args)
+    for array_ in (starts, offsets):
+        digest.update(array_.tobytes())
+    digest.update(json.dumps([args.seed, args.val_ratio, args.examples_per_shard, args.prefix]).encode())
+    plan = Plan(readers, starts, offsets, order, shards, problems, outside, digest.hexdigest(), time.time() - start)
+    print(f"planned {plan.total} samples in {len(shards)} shards ({problems.total} unusable records) "
+          f"in {plan.seconds:.1f}s", file=sys.stderr)
     return plan
 
 
-def _plan_fingerprint(plan) -> str:
-    digest = hashlib.sha256()
-    for split, name, samples in plan:
-        digest.update(f"{split}\0{name}\0".encode())
-        for sample in samples:
-            digest.update(f"{sample.image_path}\0{sample.label}\0".encode())
-    return digest.hexdigest()
-
+# -- the staging folder --------------------------------------------------------------------
 
 def _prepare_staging(staging: str, fingerprint: str) -> None:
-    """Keeps a staging folder from an interrupted run of the same plan; clears any other."""
-    marker = os.path.join(staging, "plan.sha256")
-    if os.path.isdir(staging):
-        previous = open(marker, encoding="utf-8").read() if os.path.isfile(marker) else ""
-        if previous != fingerprint:
-            shutil.rmtree(staging)
-    os.makedirs(staging, exist_ok=True)
+    """Keeps the shards of an interrupted run of the same plan; removes those of any other."""
+    marker = os.path.join(staging, _FINGERPRINT)
+    previous = ""
+    if os.path.isfile(marker):
+        with open(marker, encoding="utf-8") as handle:
+            previous = handle.read().strip()
     for name in os.listdir(staging):
-        if ".tmp" in name:
-            os.remove(os.path.join(staging, name))
-    with open(marker, "w", encoding="utf-8") as handle:
+        path = os.path.join(staging, name)
+        if os.path.isfile(path) and (previous != fingerprint or ".tmp" in name):
+            os.remove(path)
+    with open(marker + ".tmp", "w", encoding="utf-8") as handle:
         handle.write(fingerprint)
+    os.replace(marker + ".tmp", marker)
+
+
+def _finished_stats(staging: str, name: str) -> Optional[dict]:
+    """The statistics of a shard finished by an earlier run, or None."""
+    path = os.path.join(staging, name)
+    if not (os.path.isfile(path) and os.path.isfile(path + ".stats")):
+        return None
+    with open(path + ".stats", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _remove_stale_shards(output_dir: str, prefix: str, keep: set) -> None:
+    """Shards of an earlier run with this prefix (another shard count or split) would be read
+    with the new ones by any glob of the set, so they go."""
+    for family in (prefix, f"{prefix}-train", f"{prefix}-val"):
+        for path in glob.glob(shard_pattern(glob.escape(output_dir), glob.escape(family))):
+            if os.path.basename(path) not in keep:
+                os.remove(path)
+
+
+# -- workers -----------------------------------------------------------------------------
+
+@dataclass
+class ShardTask:
+    name: str
+    staging_path: str
+    inputs: np.ndarray  # int32: index into the readers
+    offsets: np.ndarray  # int64: byte offset of the record in that reader's file
+    stop_on_bad: bool
+
+
+_worker_readers: Optional[List[LineReader]] = None
+
+
+def _start_worker(readers, parent_pid: Optional[int]) -> None:
+    """Pool initializer: keeps the readers and loads TensorFlow (while the parent plans)."""
+    global _worker_readers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _exit_with_parent(parent_pid)
+    import tf_crnn.data.writer  # noqa: F401
+
+    _worker_readers = readers
+
+
+def _exit_with_parent(parent_pid: Optional[int]) -> None:
+    """Asks Linux to kill this worker when its parent dies (kill -9 included), so no orphan
+    keeps writing into the staging folder while the same command runs again."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before prctl took effect
+
+
+def write_shard_task(task: ShardTask) -> Tuple[str, dict]:
+    """Worker: re-reads, checks and writes one shard; returns its name and statistics."""
+    import tensorflow as tf
+
+    from tf_crnn.data.schema import make_example
+    from tf_crnn.data.writer import write_shard
+
+    problems = Problems()
+    lengths, characters = collections.Counter(), collections.Counter()
+    handles = {}
+
+    def records():
+        for source, offset in zip(task.inputs.tolist(), task.offsets.tolist()):
+            reader = _worker_readers[source]
+            if source not in handles:
+                handles[source] = open_records(reader.records_path)
+            sample = reader.sample_at(handles[source], offset)
+            if sample.error is not None:
+                raise DataError(f"{reader.path} changed during the conversion ({sample.error} at byte {offset}); "
+                                "run the command again")
+            try:
+                data = images.read_checked_image(sample.image_path)
+            except images.BadImage as bad:
+                if task.stop_on_bad:
+                    raise DataError(f"{reader.where_at([offset])[offset]}: {sample.image_path}: {bad}") from None
+                problems.add(source, offset, bad.kind, f"{sample.image_path}: {bad}")
+                continue
+            lengths[len(sample.label)] += 1
+            characters.update(sample.label)
+            yield make_example(data, sample.label, sample.image_path)
+
+    try:
+        written = write_shard(task.staging_path, records())
+    except (OSError, tf.errors.OpError) as err:
+        raise DataError(f"cannot write {task.staging_path}: {getattr(err, 'strerror', None) or err}") from None
+    finally:
+        for handle in handles.values():
+            handle.close()
+    stats = {"written": written, "problems": problems.to_json(),
+             "label_lengths": dict(lengths), "characters": dict(characters)}
+    with open(task.staging_path + ".stats.tmp", "w", encoding="utf-8") as handle:
+        json.dump(stats, handle, ensure_ascii=False)
+    os.replace(task.staging_path + ".stats.tmp", task.staging_path + ".stats")
+    return task.name, stats
+
+
+def _pool_context():
+    """(context, parent pid for the workers' check): fork unless TensorFlow is loaded here."""
+    if "tensorflow" not in sys.modules:
+        return multiprocessing.get_context("fork"), os.getpid()
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tf_crnn.data.writer"])
+    return context, None
+
+
+# -- progress and report -----------------------------------------------------------------
+
+class _Status:
+    """A counter on a terminal's stderr while something long runs (reading 9 million
+    annotation lines takes a while), refreshed at most twice a second."""
+
+    def __init__(self, what: str):
+        self.what, self.last, self.shown = what, time.time(), False
+        self.enabled = sys.stderr.isatty()
+
+    def tick(self, count: int) -> None:
+        if self.enabled and count % 4096 == 0 and time.time() - self.last > 0.5:
+            self.last, self.shown = time.time(), True
+            sys.stderr.write(f"\r{self.what}: {count} records")
+            sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            self.shown = False
 
 
 class Progress:
@@ -166,7 +390,7 @@ class Progress:
         if now - self.last_print < 0.5 and self.done < self.total:
             return
         self.last_print = now
-        rate = (self.done - self.start_done) / max(now - self.start, 1e-6)
+        rate = self.rate
         eta = (self.total - self.done) / rate if rate > 0 else float("inf")
         width = 30
         filled = int(width * self.done / max(self.total, 1))
@@ -183,42 +407,46 @@ class Progress:
         return (self.done - self.start_done) / max(time.time() - self.start, 1e-6)
 
 
-def build_report(plan, shard_stats, bad_lines, alphabet, elapsed, rate) -> dict:
-    lengths, characters = collections.Counter(), collections.Counter()
-    skipped = list(bad_lines)
-    written = collections.Counter()
-    for split, name, _ in plan:
-        stats = shard_stats[name]
-        written[split] += stats["written"]
-        lengths.update({int(k): v for k, v in stats["label_lengths"].items()})
-        characters.update(stats["characters"])
-        skipped.extend(tuple(item) for item in stats["skipped"])
-    reasons = collections.Counter(reason.split(":")[0] if reason.startswith("label ") else _reason_kind(reason)
-                                  for _, reason in skipped)
+class Totals:
+    """What the written shards hold, summed over their statistics."""
+
+    def __init__(self, problems: Problems):
+        self.written = collections.Counter()
+        self.lengths = collections.Counter()
+        self.characters = collections.Counter()
+        self.problems = problems
+
+    def add(self, split: str, stats: dict) -> None:
+        self.written[split] += stats["written"]
+        self.lengths.update({int(k): v for k, v in stats["label_lengths"].items()})
+        self.characters.update(stats["characters"])
+        self.problems.merge(stats["problems"])
+
+
+def build_report(plan: Plan, totals: Totals, alphabet, lowercase: bool, elapsed: float, rate: float) -> dict:
+    totals.problems.locate(plan.readers)
+    problems = totals.problems
     report = {
-        "written": dict(written),
-        "written_total": sum(written.values()),
-        "skipped_total": len(skipped),
-        "skipped_by_reason": dict(reasons),
-        "skipped": [{"where": where, "reason": reason} for where, reason in skipped[:_MAX_LISTED]],
-        "label_length_histogram": {str(k): lengths[k] for k in sorted(lengths)},
-        "characters_seen": "".join(sorted(characters)),
-        "shards": [name for _, name, _ in plan],
+        "inputs": {reader.path: reader.format_name for reader in plan.readers},
+        "planned": plan.total,
+        "written": dict(totals.written),
+        "written_total": sum(totals.written.values()),
+        "skipped_total": problems.total,
+        "skipped_by_reason": dict(problems.counts.most_common()),
+        "skipped": [{"where": where, "reason": reason} for _, _, where, reason in problems.listed()],
+        "label_length_histogram": {str(k): totals.lengths[k] for k in sorted(totals.lengths)},
+        "characters_seen": "".join(sorted(totals.characters)),
+        "shards": [shard.name for shard in plan.shards],
+        "planning_seconds": round(plan.seconds, 2),
         "seconds": round(elapsed, 2),
         "images_per_second": round(rate, 1),
     }
     if alphabet is not None:
-        report["alphabet_units_unused"] = [u for u in alphabet.units if u not in characters]
+        seen = "".join(totals.characters)
+        seen = set(seen.lower() if lowercase else seen)
+        report["alphabet_units_unused"] = [u for u in alphabet.units if not set(u) <= seen]
+        report["characters_outside_alphabet"] = dict(plan.outside_alphabet.most_common())
     return report
-
-
-def _reason_kind(reason: str) -> str:
-    text = reason.lower()
-    for kind in ("no label", "image not found", "empty file", "not an image", "does not decode",
-                 "outside the alphabet", "no pixels"):
-        if kind in text:
-            return kind
-    return "other"
 
 
 def print_report(report: dict, report_path: str) -> None:
@@ -227,11 +455,55 @@ def print_report(report: dict, report_path: str) -> None:
           (" (" + ", ".join(f"{k}: {v}" for k, v in report["skipped_by_reason"].items()) + ")" if report["skipped_total"] else ""))
     for item in report["skipped"][:10]:
         print(f"  {item['where']}: {item['reason']}")
+    if report["skipped_total"] > 10:
+        print(f"  ... ({min(report['skipped_total'], _MAX_LISTED)} listed in the report)")
     print("label lengths: " + " ".join(f"{k}:{v}" for k, v in report["label_length_histogram"].items()))
     print(f"characters seen: {report['characters_seen']!r}")
+    if report.get("characters_outside_alphabet"):
+        print(f"characters outside the alphabet (labels skipped): {''.join(report['characters_outside_alphabet'])!r}")
     if report.get("alphabet_units_unused"):
         print(f"alphabet units never seen: {''.join(report['alphabet_units_unused'])!r}")
     print(f"{report['images_per_second']} images/s; report written to {report_path}")
+
+
+# -- the run -------------------------------------------------------------------------------
+
+def _write_shards(pool, plan: Plan, staging: str, totals: Totals, stop_on_bad: bool) -> Progress:
+    """Writes the shards not finished by an earlier run; returns the progress (for its rate)."""
+    tasks, done = [], 0
+    split_of = {shard.name: shard.split for shard in plan.shards}
+    for shard in plan.shards:
+        stats = _finished_stats(staging, shard.name)
+        if stats is not None:
+            totals.add(shard.split, stats)
+            done += shard.end - shard.begin
+        else:
+            tasks.append(shard)
+    if done:
+        print(f"resuming: {len(plan.shards) - len(tasks)} of {len(plan.shards)} shards already written",
+              file=sys.stderr)
+
+    def task_of(shard: Shard) -> ShardTask:
+        inputs, offsets = plan.shard_samples(shard)
+        return ShardTask(shard.name, os.path.join(staging, shard.name), inputs, offsets, stop_on_bad)
+
+    progress = Progress(plan.total, done)
+    try:
+        for name, stats in pool.imap_unordered(write_shard_task, map(task_of, tasks)):
+            totals.add(split_of[name], stats)
+            progress.advance(stats["written"] + sum(stats["problems"]["counts"].values()))
+    except UserError:
+        sys.stderr.write("\n")
+        raise
+    return progress
+
+
+def _finish(plan: Plan, output_dir: str, prefix: str, staging: str) -> None:
+    """Moves the complete set out of staging, in place of any earlier set of this prefix."""
+    names = {shard.name for shard in plan.shards}
+    _remove_stale_shards(output_dir, prefix, keep=names)
+    for shard in plan.shards:
+        os.replace(os.path.join(staging, shard.name), os.path.join(output_dir, shard.name))
 
 
 def convert(args) -> dict:
@@ -239,43 +511,31 @@ def convert(args) -> dict:
     from tf_crnn.alphabet import Alphabet
 
     alphabet = Alphabet.from_file(args.alphabet_file) if args.alphabet_file else None
-    samples, bad_lines = read_annotations(args, alphabet)
-    if not samples:
-        raise DataError("no usable sample in " + ", ".join(args.annotations) +
-                        (f" (first problem: {bad_lines[0][0]}: {bad_lines[0][1]})" if bad_lines else ""))
-    plan = plan_shards(samples, args)
-    os.makedirs(args.output_dir, exist_ok=True)
+    made = [path for path in (args.output_dir,) if not os.path.isdir(path)]
     staging = os.path.join(args.output_dir, _STAGING.format(prefix=args.prefix))
-    _prepare_staging(staging, _plan_fingerprint(plan))
-
-    shard_stats, tasks = {}, []
-    for _, name, chunk in plan:
-        path = os.path.join(staging, name)
-        if os.path.isfile(path) and os.path.isfile(path + ".stats"):
-            with open(path + ".stats", encoding="utf-8") as handle:
-                shard_stats[name] = json.load(handle)
-        else:
-            tasks.append(ShardTask(path, [(s.image_path, s.label, s.where) for s in chunk], args.on_bad_input == "stop"))
-    done = sum(len(chunk) for _, name, chunk in plan if name in shard_stats)
-    if done:
-        print(f"resuming: {len(shard_stats)} of {len(plan)} shards already written", file=sys.stderr)
-    progress = Progress(len(samples), done)
-    start = time.time()
-    workers = max(1, min(args.workers, len(tasks) or 1))
-    if tasks:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            try:
-                for path, stats in pool.imap_unordered(write_one_shard, tasks):
-                    shard_stats[os.path.basename(path)] = stats
-                    progress.advance(stats["written"] + len(stats["skipped"]))
-            except UserError:
-                pool.terminate()
-                sys.stderr.write("\n")
-                raise
-    for _, name, _ in plan:
-        os.replace(os.path.join(staging, name), os.path.join(args.output_dir, name))
-    report = build_report(plan, shard_stats, bad_lines, alphabet, time.time() - start, progress.rate)
+    if not os.path.isdir(staging):
+        made.append(staging)
+    os.makedirs(os.path.join(staging, _LISTINGS), exist_ok=True)
+    plan = None
+    try:
+        readers = open_readers(args, staging)
+        context, parent_pid = _pool_context()
+        with context.Pool(args.workers, initializer=_start_worker, initargs=(readers, parent_pid)) as pool:
+            plan = make_plan(readers, args, alphabet)
+            _prepare_staging(staging, plan.fingerprint)
+            totals = Totals(plan.problems)
+            start = time.time()
+            progress = _write_shards(pool, plan, staging, totals, args.on_bad_input == "stop")
+    except (UserError, KeyboardInterrupt) as err:
+        if plan is None:  # stopped while planning: nothing was written, leave no trace
+            for path in reversed(made):
+                shutil.rmtree(path, ignore_errors=True)
+        if isinstance(err, KeyboardInterrupt):
+            raise UserError("interrupted" + (f"; finished shards are kept in {staging}: run the same command "
+                                             "again to resume" if plan is not None else "")) from None
+        raise
+    _finish(plan, args.output_dir, args.prefix, staging)
+    report = build_report(plan, totals, alphabet, args.lowercase, time.time() - start, progress.rate)
     report_path = os.path.join(args.output_dir, f"{args.prefix}-report.json")
     with open(report_path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, ensure_ascii=False)
@@ -285,15 +545,34 @@ def convert(args) -> dict:
     return report
 
 
+def _delimiter(text: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "space": " "}
+    value = named.get(text, text)
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"must be one character (or tab, space), not {text!r}")
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tf_crnn.data.convert",
-                                     description="Convert annotation files and their images into sharded TFRecords.")
-    parser.add_argument("annotations", nargs="+", help="annotation files")
+                                     description="Convert annotation files (or folders of images) and their "
+                                                 "images into sharded TFRecords.")
+    parser.add_argument("annotations", nargs="+", help="annotation files, or folders of images named by their labels")
     parser.add_argument("--output_dir", required=True, help="folder for the shards and the report")
     parser.add_argument("--prefix", default="data", help="shard name prefix (default: data)")
+    parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
+                        help="annotation format (default: auto, detected per input)")
     parser.add_argument("--image_root", default=None,
                         help="folder relative image paths start from (default: each annotation file's folder)")
-    parser.add_argument("--format", default="list", choices=sorted(FORMATS), help="annotation format")
+    parser.add_argument("--delimiter", type=_delimiter, default=DEFAULT_DELIMITER,
+                        help="csv: field delimiter, one character or 'tab' (default: ;)")
+    parser.add_argument("--header", action="store_true", help="skip the first line of each annotation file")
+    parser.add_argument("--lexicon", default=None,
+                        help="mjsynth: lexicon.txt; lines whose word is not their lexicon entry are bad input")
+    parser.add_argument("--label_regex", default=None,
+                        help="folder: regex matched against each file name without extension; the label is its "
+                             "group 'label', else its first group (default: optional DIGITS_ prefix and _DIGITS "
+                             "suffix stripped)")
     parser.add_argument("--examples_per_shard", type=int, default=1000)
     parser.add_argument("--val_ratio", type=float, default=0.0,
                         help="fraction written to PREFIX-val shards (train goes to PREFIX-train)")
@@ -308,6 +587,17 @@ def parse_args(argv=None):
         parser.error("--examples_per_shard must be at least 1")
     if not 0.0 <= args.val_ratio < 1.0:
         parser.error("--val_ratio must be in [0, 1)")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.lexicon is not None and not os.path.isfile(args.lexicon):
+        parser.error(f"--lexicon: file not found: {args.lexicon}")
+    if args.label_regex is not None:
+        from tf_crnn.data.formats.folder import compile_label_regex
+
+        try:
+            compile_label_regex(args.label_regex)
+        except DataError as err:
+            parser.error(str(err))
     return args
 
 

@@ -11,8 +11,6 @@ import os
 import re
 from typing import Iterable, List
 
-import tensorflow as tf
-
 SHARD_SUFFIX = ".tfrecord"
 _SHARD_RE = re.compile(r"^(?P<prefix>.+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.tfrecord$")
 
@@ -43,6 +41,8 @@ def write_shard(path: str, records: Iterable[bytes]) -> int:
     is closed; a killed process leaves only the temporary file, which no glob of
     `shard_pattern` matches and the next run overwrites.
     """
+    import tensorflow as tf  # here, so planning code can name shards without loading TensorFlow
+
     tmp_path = f"{path}.tmp-{os.getpid()}"
     count = 0
     try:
@@ -60,4 +60,6 @@ def write_shard(path: str, records: Iterable[bytes]) -> int:
 
 def count_records(path: str) -> int:
     """Counts the records of one shard (reads it through)."""
+    import tensorflow as tf
+
     return sum(1 for _ in tf.data.TFRecordDataset(path))

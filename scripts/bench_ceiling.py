@@ -1,0 +1,106 @@
+"""The CPU's ceiling as TensorFlow sees it, and the CRNN's cost per image.
+
+Measures fp32 and bf16 GFLOP/s of a large matmul and of a 3x3 convolution shaped like
+the CRNN's middle layers, and counts the forward FLOPs of one 32x100 image through the
+configured network (2 FLOPs per multiply-add). Training costs about 3x the forward pass,
+so `images/s x 3 x forward FLOPs` over the ceiling is the fraction of the machine a
+training run uses. Prints the figures and writes benchmarks/results/ceiling.json.
+
+    python scripts/bench_ceiling.py [--config model_params.json]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def _best_rate(fn, flops, repeats=10):
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return flops / best / 1e9
+
+
+def matmul_gflops(dtype, size=2048):
+    import tensorflow as tf
+
+    a = tf.random.normal([size, size], dtype=tf.float32)
+    b = tf.random.normal([size, size], dtype=tf.float32)
+    a, b = tf.cast(a, dtype), tf.cast(b, dtype)
+    run = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32)))
+    return _best_rate(lambda: run().numpy(), 2.0 * size ** 3)
+
+
+def conv_gflops(dtype, batch=64, height=8, width=25, channels=256):
+    import tensorflow as tf
+
+    x = tf.cast(tf.random.normal([batch, height, width, channels]), dtype)
+    kernel = tf.cast(tf.random.normal([3, 3, channels, channels]), dtype)
+    run = tf.function(lambda: tf.reduce_sum(tf.cast(tf.nn.conv2d(x, kernel, 1, "SAME"), tf.float32)))
+    return _best_rate(lambda: run().numpy(), 2.0 * batch * height * width * channels * channels * 9)
+
+
+def crnn_forward_flops(conv_channels, lstm_units, num_classes, height=32, width=100, channels=1):
+    """Multiply-adds x 2 of convolutions, LSTMs and dense layers for one image."""
+    from tf_crnn.network import POOLING
+
+    flops, h, w, c_in = 0, height, width, channels
+    for index, c_out in enumerate(conv_channels):
+        last = index == len(conv_channels) - 1
+        if last:
+            h, kernel = h - 1, 2
+        else:
+            kernel = 3
+        flops += 2 * kernel * kernel * c_in * c_out * h * w
+        if index in POOLING:
+            ph, pw = POOLING[index]
+            h, w = -(-h // ph), -(-w // pw)
+        c_in = c_out
+    frames, features = w, h * c_in
+    for index, units in enumerate(lstm_units):
+        flops += 2 * 2 * 4 * (features + units) * units * frames  # 2 directions, 4 gates
+        features = 2 * units
+        out = lstm_units[index + 1] if index < len(lstm_units) - 1 else num_classes
+        flops += 2 * features * out * frames
+        features = out
+    return flops
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))
+    parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "ceiling.json"))
+    args = parser.parse_args()
+
+    import tensorflow as tf
+
+    from tf_crnn.config import load_config
+
+    config = load_config(args.config)
+    forward = crnn_forward_flops(config.conv_channels, config.lstm_units, len(config.alphabet) + 1)
+    result = {
+        "benchmark": "cpu_ceiling",
+        "matmul_fp32_gflops": round(matmul_gflops(tf.float32), 1),
+        "matmul_bf16_gflops": round(matmul_gflops(tf.bfloat16), 1),
+        "conv3x3_fp32_gflops": round(conv_gflops(tf.float32), 1),
+        "conv3x3_bf16_gflops": round(conv_gflops(tf.bfloat16), 1),
+        "crnn_forward_gflop_per_image": round(forward / 1e9, 3),
+        "crnn_training_gflop_per_image": round(3 * forward / 1e9, 3),
+        "config": os.path.relpath(args.config, REPO),
+    }
+    print(json.dumps(result, indent=2))
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Runs every benchmark, one after the other, and collects the figures.
+
+Each benchmark is its own script (so it can also be run alone) and writes its JSON to
+benchmarks/results/; this script runs them in turn, merges their results into
+benchmarks/results/results.json and writes docs/BENCHMARKS.md with the machine and the
+commands. Run it on an otherwise idle machine: the figures are wall-clock rates.
+
+    python scripts/run_benchmarks.py [--quick]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(REPO, "benchmarks", "results")
+
+
+def benchmarks(quick: bool):
+    steps = ["--steps", "10", "--warmup", "3"] if quick else ["--steps", "40", "--warmup", "10"]
+    return [
+        ("ceiling", ["scripts/bench_ceiling.py"]),
+        ("train_fp32", ["scripts/bench_train.py", "--precision", "float32", "--output",
+                        os.path.join(RESULTS, "train_fp32.json"), *steps]),
+        ("train_bf16", ["scripts/bench_train.py", "--precision", "mixed_bfloat16", "--output",
+                        os.path.join(RESULTS, "train_bf16.json"), *steps]),
+        ("input", ["scripts/bench_input.py", "--seconds", "5" if quick else "20"]),
+        ("serving", ["scripts/bench_serving.py", "--repeats", "10" if quick else "50"]),
+        ("render", ["scripts/bench_render.py"] + (["--count", "300"] if quick else [])),
+        ("convert", ["scripts/bench_convert.py"] + (["--sizes", "2000"] if quick else [])),
+    ]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as handle:
+            memory = f", {int(handle.readline().split()[1]) / 2 ** 20:.0f} GiB"
+    except OSError:
+        pass
+    import tensorflow as tf
+
+    return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, TensorFlow {tf.__version__}"
+
+
+def derived(results: dict) -> dict:
+    """Ratios that compare figures of this one run."""
+    out = {}
+    ceiling, fp32, bf16 = results.get("ceiling"), results.get("train_fp32"), results.get("train_bf16")
+    for name, run in (("fp32", fp32), ("bf16", bf16)):
+        if ceiling and run:
+            achieved = run["images_per_second"] * ceiling["crnn_training_gflop_per_image"]
+            out[f"training_{name}_gflops"] = round(achieved, 1)
+            out[f"training_{name}_fraction_of_fp32_matmul_ceiling"] = round(achieved / ceiling["matmul_fp32_gflops"], 3)
+            out[f"training_{name}_fraction_of_bf16_matmul_ceiling"] = round(achieved / ceiling["matmul_bf16_gflops"], 3)
+            out[f"training_{name}_speedup_over_keras_fit_fp32"] = run["speedup_over_keras_fit_fp32"]
+    if results.get("input") and fp32:
+        best = max(r["images_per_second"] for r in (fp32, bf16) if r)
+        out["input_over_training_rate"] = round(results["input"]["images_per_second"] / best, 1)
+    return out
+
+
+def markdown(results: dict, ratios: dict, commands: dict, machine_line: str) -> str:
+    lines = ["# Benchmarks", "", f"Machine: {machine_line}.", f"Run: {datetime.date.today()}, "
+             "`python scripts/run_benchmarks.py` (each benchmark below is also a script of its own).", ""]
+    for name, result in results.items():
+        lines += [f"## {name}", "", f"`python {' '.join(commands[name])}`", "", "```json",
+                  json.dumps(result, indent=2), "```", ""]
+    lines += ["## Ratios (this run)", "", "```json", json.dumps(ratios, indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and images, for a smoke run")
+    parser.add_argument("--only", default=None, help="comma-separated benchmark names")
+    parser.add_argument("--markdown", default=os.path.join(REPO, "docs", "BENCHMARKS.md"))
+    args = parser.parse_args()
+    results, commands = {}, {}
+    selected = set(args.only.split(",")) if args.only else None
+    for name, command in benchmarks(args.quick):
+        if selected and name not in selected:
+            continue
+        if not os.path.isfile(os.path.join(REPO, command[0])):
+            continue
+        output = next((command[i + 1] for i, part in enumerate(command) if part == "--output"), None)
+        output = output or os.path.join(RESULTS, f"{name}.json")
+        if "--output" not in command:
+            command = command + ["--output", output]
+        print(f"=== {name}: python {' '.join(command)}", flush=True)
+        subprocess.run([sys.executable, *command], cwd=REPO, check=True)
+        with open(output, encoding="utf-8") as handle:
+            results[name] = json.load(handle)
+        commands[name] = [os.path.relpath(part, REPO) if part.startswith(REPO) else part for part in command]
+    ratios = derived(results)
+    os.makedirs(RESULTS, exist_ok=True)
+    machine_line = machine()
+    with open(os.path.join(RESULTS, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump({"machine": machine_line, "results": results, "ratios": ratios}, handle, indent=2)
+    os.makedirs(os.path.dirname(args.markdown), exist_ok=True)
+    with open(args.markdown, "w", encoding="utf-8") as handle:
+        handle.write(markdown(results, ratios, commands, machine_line))
+    print(json.dumps(ratios, indent=2))
+
+
+if __name__ == "__main__":
+    main()

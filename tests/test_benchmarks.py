@@ -1,0 +1,61 @@
+"""The benchmark scripts run on tiny inputs and produce sane figures (never asserting speed)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _run_script(script, *args, timeout=600):
+    result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", script), *map(str, args)],
+                            capture_output=True, text=True, cwd=REPO, timeout=timeout,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def test_training_benchmark_compares_estimator_and_keras(trained_tiny, tmp_path):
+    _, config = trained_tiny
+    out = tmp_path / "train.json"
+    _run_script("bench_train.py", "--config", config, "--batch_size", 8, "--steps", 3, "--warmup", 1, "--output", out)
+    result = _read(out)
+    assert result["images_per_second"] > 0 and result["keras_fit_fp32_images_per_second"] > 0
+    assert abs(result["speedup_over_keras_fit_fp32"] - result["images_per_second"] /
+               result["keras_fit_fp32_images_per_second"]) < 0.02
+    assert result["steps_measured"] == 3
+
+
+def test_ceiling_counts_the_papers_1_39_gflop(tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    from bench_ceiling import crnn_forward_flops
+
+    flops = crnn_forward_flops([64, 128, 256, 256, 512, 512, 512], [256, 256], 37)
+    assert 1.3e9 < flops < 1.45e9
+
+
+def test_input_and_serving_benchmarks(trained_tiny, tmp_path):
+    root, config = trained_tiny
+    _run_script("bench_input.py", "--config", config, "--batch_size", 8, "--seconds", 1, "--output", tmp_path / "i.json")
+    assert _read(tmp_path / "i.json")["images_per_second"] > 0
+    export = root / "model" / "export" / "latest"
+    newest = export / max(os.listdir(export), key=lambda d: int(d) if d.isdigit() else -1)
+    _run_script("bench_serving.py", "--saved_model", newest, "--repeats", 3, "--output", tmp_path / "s.json")
+    results = _read(tmp_path / "s.json")["results"]
+    assert [r["batch_size"] for r in results] == [1, 64]
+    for r in results:
+        assert r["words_per_second"] > 0 and 0 < r["latency_p50_ms"] <= r["latency_p99_ms"]
+
+
+def test_training_curve_plot(trained_tiny, tmp_path):
+    root, _ = trained_tiny
+    out = tmp_path / "curve.png"
+    _run_script("plot_training.py", root / "model", "--output", out)
+    with open(out, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"

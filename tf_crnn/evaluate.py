@@ -1,0 +1,224 @@
+"""`python -m tf_crnn.evaluate SAVED_MODEL ANNOTATIONS...`: accuracy of an export on labelled sets.
+
+For each annotation file (`path<TAB>label` lists such as ../shared/benchmarks/*/labels.tsv,
+other list files, or TFRecord shards) and each decoder (greedy, beam), it reports:
+
+- exact word accuracy (the prediction equals the label);
+- alphanumeric word accuracy, the benchmarks' lexicon-free case-insensitive protocol
+  (lower-case both, drop everything outside [0-9a-z], compare);
+- normalized edit distance (mean of edit distance / max(len(prediction), len(label)))
+  and CER (total edit distance / total label length), both on the protocol's normalized
+  strings, so a case-insensitive model is not charged for case;
+- words/s (images through the model and the decoder, one process).
+
+It runs the export's `logits` signature and decodes with TensorFlow's CTC decoders
+itself, so one export gives both greedy and beam results. Writes a markdown table and a
+JSON file, and optionally a CSV of every error. Benchmark sets are test sets: evaluate on
+them, never train, tune or pick checkpoints on them.
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+from tf_crnn.errors import DataError, exit_on_user_error
+from tf_crnn.metrics import levenshtein, normalize_alnum
+
+DECODERS = ("greedy", "beam")
+
+
+@dataclass
+class SetResult:
+    name: str
+    decoder: str
+    samples: int
+    unreadable: int
+    word_accuracy: float
+    alnum_word_accuracy: float
+    normalized_edit_distance: float
+    cer: float
+    words_per_second: float
+    errors: List[Tuple[str, str, str, float]] = field(default_factory=list, repr=False)
+
+    def summary(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "errors"}
+
+
+def load_samples(path: str) -> List[Tuple[str, bytes, str]]:
+    """(source, image bytes, label) of an annotation file or a TFRecord shard."""
+    if path.endswith(".tfrecord"):
+        from tf_crnn.data.schema import read_examples
+
+        return [(source or f"{path}#{i}", image, label) for i, (image, label, source) in enumerate(read_examples(path))]
+    from tf_crnn.data.formats.list_file import read_list_file
+
+    samples = []
+    for sample in read_list_file(path, image_root=os.path.dirname(os.path.abspath(path))):
+        if sample.error:
+            raise DataError(f"{sample.where}: {sample.error}")
+        with open(sample.image_path, "rb") as handle:
+            samples.append((sample.image_path, handle.read(), sample.label))
+    if not samples:
+        raise DataError(f"{path}: no samples")
+    return samples
+
+
+class LogitsModel:
+    """An export's `logits` signature plus its alphabet: image bytes -> (log_probs, lengths)."""
+
+    def __init__(self, saved_model_dir: str):
+        import tensorflow as tf
+
+        from tf_crnn.alphabet import Alphabet
+        from tf_crnn.export import read_metadata
+        from tf_crnn.predict import resolve_saved_model
+
+        self.path = resolve_saved_model(saved_model_dir)
+        self.metadata = read_metadata(self.path)
+        self.alphabet = Alphabet(self.metadata["alphabet"])
+        self._tf = tf
+        self._signature = tf.saved_model.load(self.path).signatures["logits"]
+
+    def logits(self, encoded: List[bytes]):
+        out = self._signature(images=self._tf.constant(encoded, dtype=self._tf.string))
+        return out["log_probs"], out["frame_lengths"]
+
+    def decode(self, log_probs, lengths, decoder: str, beam_width: int) -> List[str]:
+        from tf_crnn import decode
+
+        time_major = self._tf.transpose(log_probs, [1, 0, 2])
+        if decoder == "beam":
+            beams, _ = decode.beam_search(time_major, lengths, beam_width, 1)
+            ids = beams[0]
+        else:
+            ids, _ = decode.greedy(time_major, lengths)
+        return [self.alphabet.decode(row) for row in ids.numpy()]
+
+
+def _batches(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int):
+    """Predictions for every sample (None where the image does not decode) and the seconds taken."""
+    tf = model._tf
+    predictions = []
+    start = time.perf_counter()
+    for batch in _batches(samples, batch_size):
+        try:
+            log_probs, lengths = model.logits([image for _, image, _ in batch])
+            predictions.extend(model.decode(log_probs, lengths, decoder, beam_width))
+        except tf.errors.InvalidArgumentError:
+            for _, image, _ in batch:  # find the bad image(s); the others still count
+                try:
+                    log_probs, lengths = model.logits([image])
+                    predictions.extend(model.decode(log_probs, lengths, decoder, beam_width))
+                except tf.errors.InvalidArgumentError:
+                    predictions.append(None)
+    return predictions, time.perf_counter() - start
+
+
+def score(name, decoder, samples, predictions, seconds) -> SetResult:
+    exact = alnum = 0
+    normalized_distance = 0.0
+    edits = characters = 0
+    errors = []
+    for (source, _, label), predicted in zip(samples, predictions):
+        text = predicted or ""
+        text_norm, label_norm = normalize_alnum(text), normalize_alnum(label)
+        distance = levenshtein(text_norm, label_norm)
+        exact += text == label
+        alnum += text_norm == label_norm
+        normalized_distance += distance / max(len(text_norm), len(label_norm), 1)
+        edits += distance
+        characters += len(label_norm)
+        if text != label:
+            errors.append((source, label, text if predicted is not None else "<unreadable image>", 0.0))
+    count = len(samples)
+    return SetResult(
+        name=name, decoder=decoder, samples=count, unreadable=sum(p is None for p in predictions),
+        word_accuracy=exact / count, alnum_word_accuracy=alnum / count,
+        normalized_edit_distance=normalized_distance / count, cer=edits / max(characters, 1),
+        words_per_second=count / seconds if seconds else 0.0, errors=errors,
+    )
+
+
+def set_name(path: str) -> str:
+    """IIIT5K/labels.tsv -> IIIT5K; IC13/labels_857.tsv -> IC13/labels_857."""
+    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return folder if stem == "labels" else f"{folder}/{stem}"
+
+
+def markdown_table(results: List[SetResult]) -> str:
+    lines = ["| set | decoder | samples | exact word acc. | alnum word acc. (case-insens.) | norm. edit dist. | CER | words/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.name} | {r.decoder} | {r.samples} | {r.word_accuracy:.1%} | {r.alnum_word_accuracy:.1%} | "
+                     f"{r.normalized_edit_distance:.3f} | {r.cer:.3f} | {r.words_per_second:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(saved_model: str, annotation_files: List[str], decoders=DECODERS, beam_width: int = None,
+             batch_size: int = 64) -> List[SetResult]:
+    model = LogitsModel(saved_model)
+    beam_width = beam_width or model.metadata.get("beam_width", 10)
+    results = []
+    for path in annotation_files:
+        samples = load_samples(path)
+        model.logits([samples[0][1]])  # warm-up, so words/s measures steady state
+        for decoder in decoders:
+            predictions, seconds = predict_set(model, samples, decoder, beam_width, batch_size)
+            results.append(score(set_name(path), decoder, samples, predictions, seconds))
+    return results
+
+
+def write_outputs(results: List[SetResult], output_dir: str, saved_model: str, errors_csv: bool) -> None:
+    os.makedirs(output_dir, exist_ok=True)
+    table = markdown_table(results)
+    with open(os.path.join(output_dir, "evaluation.md"), "w", encoding="utf-8") as handle:
+        handle.write(f"Model: `{saved_model}`\n\n{table}")
+    with open(os.path.join(output_dir, "evaluation.json"), "w", encoding="utf-8") as handle:
+        json.dump({"saved_model": saved_model, "results": [r.summary() for r in results]}, handle, indent=2)
+    if errors_csv:
+        with open(os.path.join(output_dir, "errors.csv"), "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["set", "decoder", "path", "truth", "prediction"])
+            for r in results:
+                for source, truth, predicted, _ in r.errors:
+                    writer.writerow([r.name, r.decoder, source, truth, predicted])
+
+
+@exit_on_user_error
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tf_crnn.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("saved_model", help="SavedModel folder, or a model base path with numbered versions")
+    parser.add_argument("annotations", nargs="+", help="path<TAB>label files or .tfrecord shards")
+    parser.add_argument("--decoders", default="greedy,beam", help="comma-separated: greedy, beam")
+    parser.add_argument("--beam_width", type=int, default=None, help="default: the export's")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--output_dir", default="evaluation", help="where evaluation.md/.json (and errors.csv) go")
+    parser.add_argument("--errors_csv", action="store_true", help="also write every error to errors.csv")
+    args = parser.parse_args(argv)
+    decoders = [d.strip() for d in args.decoders.split(",") if d.strip()]
+    unknown = [d for d in decoders if d not in DECODERS]
+    if unknown or not decoders:
+        raise DataError(f"--decoders: unknown decoder(s) {', '.join(unknown) or '(none given)'}; use greedy and/or beam")
+    for path in args.annotations:
+        if not os.path.isfile(path):
+            raise DataError(f"annotation file not found: {path}")
+    results = evaluate(args.saved_model, args.annotations, decoders, args.beam_width, args.batch_size)
+    write_outputs(results, args.output_dir, args.saved_model, args.errors_csv)
+    print(markdown_table(results), end="")
+    print(f"written to {os.path.join(args.output_dir, 'evaluation.md')} and evaluation.json"
+          + (" and errors.csv" if args.errors_csv else ""))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
