@@ -26,6 +26,7 @@ ARCHITECTURE_FIELDS = (
     "channels",
     "conv_channels",
     "lstm_units",
+    "spatial_transformer",
     "alphabet",
 )
 
@@ -62,6 +63,7 @@ class Config:
     lstm_units: List[int] = field(default_factory=lambda: [256, 256])
     dropout: float = 0.0
     precision: str = "float32"
+    spatial_transformer: bool = False
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     learning_rate_schedule: str = "constant"

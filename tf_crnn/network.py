@@ -9,6 +9,8 @@ sizes this is about 8.3M parameters.
 
 import tensorflow as tf
 
+from tf_crnn.stn import SpatialTransformer
+
 # Max-pooling after these conv layers (0-based), as (height, width) windows.
 POOLING = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
 WIDTH_REDUCTION = 4
@@ -49,8 +51,10 @@ class BidirectionalLSTM(tf.keras.layers.Layer):
 class CRNN(tf.keras.Model):
     """images [batch, H, W, C] in [0, 1] and widths [batch] -> logits [batch, W/4, classes]."""
 
-    def __init__(self, conv_channels, lstm_units, num_classes, dropout=0.0, precision="float32", name="crnn"):
+    def __init__(self, conv_channels, lstm_units, num_classes, dropout=0.0, precision="float32",
+                 spatial_transformer=False, name="crnn"):
         super().__init__(name=name)
+        self.spatial_transformer = SpatialTransformer() if spatial_transformer else None
         # Under mixed_bfloat16 the layers compute in bfloat16 and keep float32 weights; the
         # logits come out in float32 for the softmax and the CTC loss.
         policy = tf.keras.mixed_precision.Policy(precision)
@@ -93,6 +97,8 @@ class CRNN(tf.keras.Model):
         return tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
 
     def call(self, images, widths=None, training=False):
+        if self.spatial_transformer is not None:
+            images = self.spatial_transformer(images, widths, training=training)
         x = self.features(images, training=training)
         lengths = None if widths is None else tf.minimum(sequence_lengths(widths), tf.shape(x)[1])
         for layer in self.rnn_layers:
@@ -105,4 +111,4 @@ class CRNN(tf.keras.Model):
 
 def build_network(config, num_classes: int, precision: str = None) -> CRNN:
     return CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout,
-                precision or config.precision)
+                precision or config.precision, config.spatial_transformer)
