@@ -38,6 +38,9 @@ setup(
         ],
         "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}"],
         "test": ["pytest>=7"],
+        # tensorflow-serving-api==2.15.1 itself goes in with `pip install --no-deps` (the
+        # Makefile does it): its own requirements would pull a second TensorFlow.
+        "serving": ["grpcio>=1.24.3,<2"],
     },
     entry_points={"console_scripts": ["tf-crnn-train=tf_crnn.train:main"]},
 )

@@ -17,7 +17,7 @@ from tf_crnn.data.formats.detect import detect_format
 from tf_crnn.data.formats.folder import read_image_folder
 from tf_crnn.data.formats.icdar import read_icdar_file
 from tf_crnn.data.formats.mjsynth import read_mjsynth_file
-from tf_crnn.data.writer import shard_name, shard_pattern
+from tf_crnn.data.writer import shard_pattern
 
 
 def _png(text="ab") -> bytes:

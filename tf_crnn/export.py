@@ -93,7 +93,7 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
     """
     import tensorflow as tf
 
-    from tf_crnn.config import read_resolved, validate
+    from tf_crnn.config import read_resolved
     from tf_crnn.train import make_estimator
 
     config = read_resolved(model_dir)

@@ -9,7 +9,6 @@ honoured by the Estimator's RunConfig for distributed training.
 
 import dataclasses
 import os
-import sys
 
 from absl import app, flags
 
