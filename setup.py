@@ -41,6 +41,9 @@ setup(
         # tensorflow-serving-api==2.15.1 itself goes in with `pip install --no-deps` (the
         # Makefile does it): its own requirements would pull a second TensorFlow.
         "serving": ["grpcio>=1.24.3,<2"],
+        # Unpinned, tf2onnx/onnx upgrade numpy and protobuf and break TensorFlow 2.15.
+        "onnx": ["tf2onnx==1.17.0", "onnx==1.17.0", "onnxruntime==1.31.1", "numpy>=1.23.5,<2", "protobuf>=4.25.8,<5"],
+        "tflite": ["ai-edge-litert==2.3.0"],
     },
     entry_points={"console_scripts": ["tf-crnn-train=tf_crnn.train:main"]},
 )

@@ -41,7 +41,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated image counts")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", default=os.path.join(REPO, "benchmarks/results/convert.json"))
+    parser.add_argument("--output", "--out", dest="out", default=os.path.join(REPO, "benchmarks/results/convert.json"))
     parser.add_argument("--note", default="", help="written with the figures (e.g. what else ran on the machine)")
     args = parser.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",")]

@@ -88,6 +88,11 @@ def main():
     args = parser.parse_args()
     results, commands = {}, {}
     selected = set(args.only.split(",")) if args.only else None
+    merged = os.path.join(RESULTS, "results.json")
+    if selected and os.path.isfile(merged):  # a partial run updates the figures it re-measures
+        with open(merged, encoding="utf-8") as handle:
+            previous = json.load(handle)
+        results, commands = previous["results"], previous.get("commands", {})
     for name, command in benchmarks(args.quick):
         if selected and name not in selected:
             continue
@@ -106,7 +111,8 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     machine_line = machine()
     with open(os.path.join(RESULTS, "results.json"), "w", encoding="utf-8") as handle:
-        json.dump({"machine": machine_line, "results": results, "ratios": ratios}, handle, indent=2)
+        json.dump({"machine": machine_line, "results": results, "ratios": ratios, "commands": commands}, handle,
+                  indent=2)
     os.makedirs(os.path.dirname(args.markdown), exist_ok=True)
     with open(args.markdown, "w", encoding="utf-8") as handle:
         handle.write(markdown(results, ratios, commands, machine_line))

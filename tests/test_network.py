@@ -24,3 +24,17 @@ def test_one_frame_per_four_pixels_and_the_mask_hides_padding():
     again = network(changed, widths).numpy()
     np.testing.assert_allclose(logits[1, :8], again[1, :8], atol=1e-6)
     np.testing.assert_allclose(logits[0], again[0], atol=1e-6)
+
+
+def test_a_reading_does_not_depend_on_the_rest_of_the_batch():
+    network = CRNN([8, 8, 8, 8, 8, 8, 8], [8], num_classes=5)
+    rng = np.random.RandomState(1)
+    narrow = rng.rand(1, 32, 37, 1).astype(np.float32)
+    wide = rng.rand(1, 32, 90, 1).astype(np.float32)
+    alone = network(narrow, tf.constant([37])).numpy()
+    batch = np.zeros([2, 32, 90, 1], np.float32)
+    batch[0, :, :37] = narrow[0]
+    batch[1] = wide[0]
+    together = network(batch, tf.constant([37, 90])).numpy()
+    frames = alone.shape[1]
+    np.testing.assert_allclose(together[0, :frames], alone[0], atol=1e-5)

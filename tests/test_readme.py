@@ -15,11 +15,21 @@ def readme_commands():
     """`python ...` lines of the README's code blocks, with continuation lines joined."""
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
         text = handle.read()
+    blocks, current = [], None
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if current is None:
+                current = []
+            else:
+                blocks.append("\n".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
     commands = []
-    for block in re.findall(r"```\n(.*?)```", text, re.S):
+    for block in blocks:
         joined = block.replace("\\\n", " ")
         for line in joined.splitlines():
-            line = line.split("#", 1)[0].strip() if " #" in line else line.strip()
+            line = line.split(" #", 1)[0].strip()
             if line.startswith("python ") and not line.startswith("python3.11 -m venv"):
                 commands.append(line)
     return commands

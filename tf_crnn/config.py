@@ -17,7 +17,7 @@ OPTIMIZERS = ("adam", "adadelta", "sgd")
 SCHEDULES = ("constant", "exponential", "cosine")
 DECODERS = ("greedy", "beam")
 UNKNOWN_POLICIES = ("error", "skip", "unknown")
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 # Fields that change the network's variables: a model dir trained with one value
 # cannot be resumed with another.
@@ -207,6 +207,24 @@ def validate(config: Config) -> Config:
     return config
 
 
+def cpu_has_bfloat16() -> bool:
+    """True on CPUs with native bfloat16 arithmetic (AVX512-BF16 or AMX), where mixed
+    bfloat16 trains about 1.7x faster; elsewhere it is emulated and slower than float32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """`auto` -> mixed_bfloat16 where the CPU computes bfloat16 natively, else float32."""
+    if precision != "auto":
+        return precision
+    return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
+
+
 def load_config(path: str, overrides: Optional[dict] = None) -> Config:
     """Reads, resolves and validates a config file; `overrides` (from flags) win over it.
 
@@ -235,6 +253,7 @@ def load_config(path: str, overrides: Optional[dict] = None) -> Config:
     if not (overrides or {}).get("model_dir"):
         config.model_dir = _resolve(base_dir, config.model_dir)
     validate(config)
+    config.precision = resolve_precision(config.precision)
     alphabet = Alphabet.from_file(config.alphabet_file)
     config.alphabet = list(alphabet.units)
     return config

@@ -80,7 +80,7 @@ class LogitsModel:
 
         self.path = resolve_saved_model(saved_model_dir)
         self.metadata = read_metadata(self.path)
-        self.alphabet = Alphabet(self.metadata["alphabet"])
+        self.alphabet = Alphabet(self.metadata["alphabet"], self.metadata.get("unknown_token"))
         self._tf = tf
         self._signature = tf.saved_model.load(self.path).signatures["logits"]
 

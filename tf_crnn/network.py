@@ -32,10 +32,12 @@ class BidirectionalLSTM(tf.keras.layers.Layer):
     time on CPU.
     """
 
-    def __init__(self, units, dtype=None, name=None):
+    def __init__(self, units, dtype=None, unroll=False, name=None):
         super().__init__(name=name, dtype=dtype)
-        self.forward_lstm = tf.keras.layers.LSTM(units, return_sequences=True, name="forward", dtype=dtype)
-        self.backward_lstm = tf.keras.layers.LSTM(units, return_sequences=True, name="backward", dtype=dtype)
+        self.forward_lstm = tf.keras.layers.LSTM(units, return_sequences=True, unroll=unroll, name="forward",
+                                                 dtype=dtype)
+        self.backward_lstm = tf.keras.layers.LSTM(units, return_sequences=True, unroll=unroll, name="backward",
+                                                  dtype=dtype)
 
     def _reverse(self, x, lengths):
         if lengths is None:
@@ -52,7 +54,7 @@ class CRNN(tf.keras.Model):
     """images [batch, H, W, C] in [0, 1] and widths [batch] -> logits [batch, W/4, classes]."""
 
     def __init__(self, conv_channels, lstm_units, num_classes, dropout=0.0, precision="float32",
-                 spatial_transformer=False, name="crnn"):
+                 spatial_transformer=False, unroll=False, name="crnn"):
         super().__init__(name=name)
         self.spatial_transformer = SpatialTransformer() if spatial_transformer else None
         # Under mixed_bfloat16 the layers compute in bfloat16 and keep float32 weights; the
@@ -78,7 +80,7 @@ class CRNN(tf.keras.Model):
             self.conv_layers.extend(block)
         self.rnn_layers = []
         for index, units in enumerate(lstm_units):
-            self.rnn_layers.append(BidirectionalLSTM(units, name=f"blstm{index + 1}", dtype=policy))
+            self.rnn_layers.append(BidirectionalLSTM(units, name=f"blstm{index + 1}", dtype=policy, unroll=unroll))
             if dropout > 0:
                 self.rnn_layers.append(tf.keras.layers.Dropout(dropout, name=f"dropout{index + 1}", dtype=policy))
             if index < len(lstm_units) - 1:
@@ -87,11 +89,22 @@ class CRNN(tf.keras.Model):
         self.classifier = tf.keras.layers.Dense(num_classes, name="logits", dtype="float32")
         self.compute_dtype_ = policy.compute_dtype
 
-    def features(self, images, training=False):
-        """Conv stack: images -> frames [batch, time, features]."""
+    def features(self, images, widths=None, training=False):
+        """Conv stack: images -> frames [batch, time, features].
+
+        Every activation right of an image's own width (at that layer's resolution) is
+        set to 0, which is what the convolutions' 'same' padding reads at an image's edge:
+        an image then gets the same frames in a batch of wider images as alone, and a
+        reading never depends on what else is in the batch.
+        """
         x = tf.cast(images * 2.0 - 1.0, self.compute_dtype_)
+        x = _zero_beyond(x, widths)
         for layer in self.conv_layers:
             x = layer(x, training=training)
+            if isinstance(layer, tf.keras.layers.MaxPool2D) and widths is not None:
+                widths = (widths + layer.pool_size[1] - 1) // layer.pool_size[1]
+            elif isinstance(layer, tf.keras.layers.ReLU):
+                x = _zero_beyond(x, widths)
         x = tf.transpose(x, [0, 2, 1, 3])  # [batch, time, height, channels]
         shape = tf.shape(x)
         return tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
@@ -99,7 +112,7 @@ class CRNN(tf.keras.Model):
     def call(self, images, widths=None, training=False):
         if self.spatial_transformer is not None:
             images = self.spatial_transformer(images, widths, training=training)
-        x = self.features(images, training=training)
+        x = self.features(images, widths, training=training)
         lengths = None if widths is None else tf.minimum(sequence_lengths(widths), tf.shape(x)[1])
         for layer in self.rnn_layers:
             if isinstance(layer, BidirectionalLSTM):
@@ -109,6 +122,15 @@ class CRNN(tf.keras.Model):
         return self.classifier(x)
 
 
-def build_network(config, num_classes: int, precision: str = None) -> CRNN:
+def _zero_beyond(x, widths):
+    """Zeroes the columns of each image right of its width ([batch, height, width, channels])."""
+    if widths is None:
+        return x
+    mask = tf.sequence_mask(widths, tf.shape(x)[2], dtype=x.dtype)
+    return x * mask[:, None, :, None]
+
+
+def build_network(config, num_classes: int, precision: str = None, unroll: bool = False) -> CRNN:
+    """The configured CRNN; `unroll` (fixed width only) unrolls the LSTMs, for TFLite and ONNX."""
     return CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout,
-                precision or config.precision, config.spatial_transformer)
+                precision or config.precision, config.spatial_transformer, unroll)

@@ -1,0 +1,195 @@
+"""TFLite forms of the tiny trained CRNN: the builtin-only core against TensorFlow, fp16 and
+int8, the Flex bytes-in model, numpy CTC decoding against TensorFlow's, and clean errors."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_error, render_text, run_module
+
+WIDTH = 128
+
+
+def training_samples(root, count=None):
+    """(encoded PNG, label) of the rendered training images."""
+    with open(root / "images" / "list.txt", encoding="utf-8") as handle:
+        lines = handle.read().splitlines()[:count]
+    samples = []
+    for line in lines:
+        name, label = line.split(" ", 1)
+        samples.append(((root / "images" / name).read_bytes(), label))
+    return samples
+
+
+def newest_export(root):
+    folder = root / "model" / "export" / "latest"
+    return str(folder / max((d for d in os.listdir(folder) if d.isdigit()), key=int))
+
+
+@pytest.fixture(scope="module")
+def converted(trained_tiny, tmp_path_factory):
+    root, _ = trained_tiny
+    out = tmp_path_factory.mktemp("tflite")
+    run_module("tf_crnn.tflite_convert", root / "model", "--output_dir", out, "--width", WIDTH, "--samples", 64,
+               check=True)
+    with open(out / "tf_crnn.json", encoding="utf-8") as handle:
+        return root, out, json.load(handle)
+
+
+@pytest.fixture(scope="module")
+def core(trained_tiny):
+    from tf_crnn.portable import build_core
+
+    root, _ = trained_tiny
+    return build_core(str(root / "model"), WIDTH)
+
+
+def run_core(path, images, widths):
+    import tensorflow as tf
+
+    runner = tf.lite.Interpreter(model_path=str(path)).get_signature_runner()
+    return runner(images=images, widths=widths)["logits"]
+
+
+def read_words(logits, widths, alphabet, decoder):
+    from tf_crnn import numpy_decode
+
+    return numpy_decode.words(numpy_decode.log_softmax(logits), numpy_decode.frame_counts(widths), alphabet,
+                              decoder, 5)
+
+
+def test_core_reproduces_the_saved_model(trained_tiny, core):
+    """Restored from the checkpoint by name, the unrolled core gives the export's log-probabilities."""
+    import tensorflow as tf
+
+    from tf_crnn import numpy_decode
+    from tf_crnn.portable import FixedWidthInputs
+
+    root, _ = trained_tiny
+    images, widths = FixedWidthInputs(core.metadata())([data for data, _ in training_samples(root, 24)])
+    saved = tf.saved_model.load(newest_export(root)).signatures["images:logits"]
+    expected = saved(images=tf.constant(images), widths=tf.constant(widths))
+    ours = numpy_decode.log_softmax(core.model({"images": images, "widths": widths}).numpy())
+    lengths = expected["frame_lengths"].numpy()
+    assert (lengths == numpy_decode.frame_counts(widths)).all()
+    for row, length in enumerate(lengths):  # padded frames are not defined, only real ones
+        np.testing.assert_allclose(ours[row, :length], expected["log_probs"].numpy()[row, :length], atol=1e-4)
+
+
+def test_fp32_core_matches_tensorflow_and_reads_the_same(converted, core):
+    from tf_crnn.portable import FixedWidthInputs
+
+    root, out, metadata = converted
+    assert metadata["width"] == WIDTH and metadata["image_height"] == 32 and len(metadata["alphabet"]) == 36
+    samples = training_samples(root, 48)
+    images, widths = FixedWidthInputs(metadata)([data for data, _ in samples])
+    expected = core.model({"images": images, "widths": widths}).numpy()
+    logits = run_core(out / metadata["files"]["fp32"], images, widths)
+    assert logits.shape == (48, WIDTH // 4, 37)
+    assert np.abs(logits - expected).max() <= 1e-4
+    for decoder in ("greedy", "beam"):
+        words = read_words(logits, widths, core.alphabet, decoder)
+        assert words == read_words(expected, widths, core.alphabet, decoder)
+    assert sum(w == label for w, (_, label) in zip(words, samples)) >= 0.9 * len(samples)
+
+
+def test_fp16_and_int8_are_smaller_and_still_read(converted, core):
+    from tf_crnn.portable import FixedWidthInputs
+
+    root, out, metadata = converted
+    sizes = {form: os.path.getsize(out / name) for form, name in metadata["files"].items()}
+    assert set(sizes) == {"fp32", "fp16", "int8", "flex"}
+    assert sizes["fp16"] < sizes["fp32"] and sizes["int8"] < sizes["fp32"]
+    samples = training_samples(root, 80)
+    images, widths = FixedWidthInputs(metadata)([data for data, _ in samples])
+    for form in ("fp16", "int8"):
+        words = read_words(run_core(out / metadata["files"][form], images, widths), widths, core.alphabet, "greedy")
+        correct = sum(w == label for w, (_, label) in zip(words, samples))
+        assert correct >= 0.8 * len(samples), (form, correct)
+
+
+def test_flex_model_reads_png_bytes(converted, tmp_path):
+    import tensorflow as tf
+
+    _, out, metadata = converted
+    render_text("moon").save(tmp_path / "moon.png")
+    render_text("fish").save(tmp_path / "fish.png")
+    runner = tf.lite.Interpreter(model_path=str(out / metadata["files"]["flex"])).get_signature_runner()
+    outputs = runner(images=np.array([(tmp_path / "moon.png").read_bytes(), (tmp_path / "fish.png").read_bytes()],
+                                     dtype=object))
+    assert [w.decode() for w in outputs["words"]] == ["moon", "fish"]
+    assert outputs["top_words"].shape == (2, 3) and (0 < outputs["confidences"]).all()
+
+
+def test_core_runs_in_ai_edge_litert(converted, core):
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    from tf_crnn.portable import FixedWidthInputs
+
+    root, out, metadata = converted
+    images, widths = FixedWidthInputs(metadata)([data for data, _ in training_samples(root, 8)])
+    runner = litert.Interpreter(model_path=str(out / metadata["files"]["fp32"])).get_signature_runner()
+    logits = runner(images=images, widths=widths)["logits"]
+    assert np.abs(logits - run_core(out / metadata["files"]["fp32"], images, widths)).max() <= 1e-4
+
+
+def test_numpy_decoders_match_tensorflow():
+    import tensorflow as tf
+
+    from tf_crnn import decode, numpy_decode
+    from tf_crnn.alphabet import Alphabet
+
+    alphabet = Alphabet(list("abcdefgh"))
+    rng = np.random.RandomState(3)
+    for case in range(12):
+        frames = rng.randint(4, 40)
+        logits = rng.randn(3, frames, alphabet.num_classes).astype(np.float32) * (1 + 3 * (case % 3))
+        logits[..., -1] += case % 2 * 2.0  # blank-heavy frames, as a trained network's
+        log_probs = numpy_decode.log_softmax(logits)
+        lengths = np.array([frames, rng.randint(2, frames + 1), 2], np.int32)
+        beam_width, top_paths = 1 + case % 6, min(1 + case % 3, 1 + case % 6)
+        expected = decode.decode(tf.transpose(log_probs, [1, 0, 2]), lengths, alphabet, "greedy", beam_width, top_paths)
+        ours = numpy_decode.decode(log_probs, lengths, alphabet, "greedy", beam_width, top_paths)
+        assert ours["words"] == [w.decode() for w in expected["words"].numpy()]
+        np.testing.assert_allclose(ours["confidences"], expected["confidences"].numpy(), rtol=1e-4)
+        assert ours["top_words"] == [[w.decode() for w in row] for row in expected["top_words"].numpy()]
+        np.testing.assert_allclose(ours["top_scores"], expected["top_scores"].numpy(), rtol=1e-4)
+
+
+def test_portable_evaluate_puts_every_form_next_to_the_saved_model(converted, tmp_path):
+    root, out, _ = converted
+    with open(root / "images" / "list.txt", encoding="utf-8") as handle:
+        lines = [line.rstrip("\n").split(" ", 1) for line in handle.readlines()[:40]]
+    (tmp_path / "list.txt").write_text("".join(f"{root / 'images' / name} {label}\n" for name, label in lines))
+    result = run_module("tf_crnn.portable_evaluate", newest_export(root), out, "--annotations",
+                        tmp_path / "list.txt", "--decoders", "greedy", "--output_dir", tmp_path / "eval", check=True)
+    assert "| TFLite int8 (128 px) |" in result.stdout
+    with open(tmp_path / "eval" / "portable_evaluation.json", encoding="utf-8") as handle:
+        report = json.load(handle)
+    rows = {row["model"]: row for row in report["results"]}
+    assert set(rows) == {"SavedModel", "TFLite fp32 (128 px)", "TFLite fp16 (128 px)", "TFLite int8 (128 px)",
+                         "TFLite flex (bytes in)"}
+    assert rows["TFLite fp32 (128 px)"]["word_accuracy"] == rows["SavedModel"]["word_accuracy"] >= 0.9
+    assert all(row["samples"] == 40 and row["words_per_second"] > 0 for row in rows.values())
+    assert all(model["size_bytes"] > 0 for model in report["models"])
+
+
+def test_bad_input_is_a_clean_error(trained_tiny, converted, tmp_path):
+    root, out, _ = converted
+    model = root / "model"
+    output = ("--output_dir", tmp_path / "x")
+    assert_clean_error(run_module("tf_crnn.tflite_convert", tmp_path / "missing", *output), "missing")
+    assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--width", 130), "--width 130")
+    assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--width", 1024), "max_image_width")
+    assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--forms", "fp64"), "fp64")
+    assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--forms", "int8",
+                                  "--representative", tmp_path / "none-*.tfrecord"), "none-*.tfrecord")
+    assert not os.path.exists(tmp_path / "x" / "tf_crnn.json")
+    (tmp_path / "list.txt").write_text(f"{root / 'images' / 'img00000.png'} cat\n")
+    assert_clean_error(run_module("tf_crnn.portable_evaluate", tmp_path / "nothing.tflite", "--annotations",
+                                  tmp_path / "list.txt"), "nothing.tflite")
+    (tmp_path / "lonely").mkdir()
+    (tmp_path / "lonely" / "m.tflite").write_bytes((out / "crnn_fp32.tflite").read_bytes())
+    assert_clean_error(run_module("tf_crnn.portable_evaluate", tmp_path / "lonely" / "m.tflite", "--annotations",
+                                  tmp_path / "list.txt"), "tf_crnn.json")

@@ -1,0 +1,233 @@
+"""The portable core: images of one fixed width -> per-frame logits, for TFLite and ONNX.
+
+The SavedModel reads images of any width and decodes inside TensorFlow; neither
+survives a trip to the builtin-only runtimes. The core keeps what they can run:
+
+- the CRNN of tf_crnn/network.py itself (the same class and call, weights restored
+  from the model dir's Estimator checkpoint), with its LSTMs unrolled over a fixed
+  number of frames, so no while loop or TensorList op is left to convert;
+- inputs `images` [batch, image_height, width, channels] float in [0, 1] and `widths`
+  [batch] int32, each image's true width before padding. The widths keep the padding
+  out of the LSTMs exactly as in training, so an image no wider than `width` gets the
+  SavedModel's logits on its frames;
+- output `logits` [batch, width / 4, classes] (the CTC blank last); decoding is
+  tf_crnn/numpy_decode.py.
+
+Images are prepared as in training (tf_crnn/data/preprocess.py): scaled to the model's
+height keeping the aspect ratio, then padded to `width`; one that would come out wider
+is squeezed to `width`, which is where the core can read worse than the SavedModel.
+"""
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+
+from tf_crnn.errors import ConfigError
+
+LOGITS = "logits"
+METADATA = "tf_crnn.json"
+
+
+def load_model_config(model_dir: str):
+    """The config a model dir was trained with; a missing dir or config is a user error."""
+    from tf_crnn.config import read_resolved
+
+    if not os.path.isdir(model_dir):
+        raise ConfigError(f"model dir not found: {model_dir}")
+    return read_resolved(model_dir)
+
+
+def check_width(config, width: int) -> None:
+    """The fixed width must give whole frames and lie where preprocessing can produce images."""
+    if width % 4:
+        raise ConfigError(f"--width {width} is not a multiple of 4 (the network emits one frame per 4 pixels)")
+    if not config.min_image_width <= width <= config.max_image_width:
+        raise ConfigError(f"--width {width} is outside the model's image widths "
+                          f"[{config.min_image_width}, {config.max_image_width}] (min/max_image_width)")
+
+
+def find_checkpoint(model_dir: str, checkpoint: str = None) -> str:
+    import tensorflow as tf
+
+    if checkpoint is None:
+        checkpoint = tf.train.latest_checkpoint(model_dir)
+        if checkpoint is None:
+            raise ConfigError(f"{model_dir} holds no checkpoint")
+    elif not tf.io.gfile.exists(checkpoint + ".index"):
+        raise ConfigError(f"checkpoint not found: {checkpoint}")
+    return checkpoint
+
+
+def _without_uniquifier(name: str) -> str:
+    """crnn/blstm2/forward_lstm_3/lstm_cell/kernel -> crnn/blstm2/forward_lstm/lstm_cell/kernel."""
+    return re.sub(r"_\d+(?=/|$)", "", name)
+
+
+def checkpoint_name_map(network, shapes: dict, checkpoint: str) -> dict:
+    """Each network variable -> its name in the Estimator checkpoint.
+
+    The model_fn names variables as Keras does in a fresh graph; eagerly, Keras numbers
+    layers it names itself on (lstm_2 where the checkpoint says lstm), so a name not
+    found as it is matches the one checkpoint name that differs from it only in those
+    numbers. (Building the reference in a graph here would invalidate the caller's
+    eager Keras models.) `shapes` is the checkpoint's variable -> shape map.
+    """
+    loose = {}
+    for name in shapes:
+        loose.setdefault(_without_uniquifier(name), []).append(name)
+    names = {}
+    for variable in network.variables:
+        own = variable.name.split(":")[0]
+        candidates = [own] if own in shapes else loose.get(_without_uniquifier(own), [])
+        if len(candidates) != 1:
+            found = "is ambiguous" if candidates else "is missing"
+            raise ConfigError(f"checkpoint {checkpoint}: variable {own} {found}; was it trained with this network?")
+        name = candidates[0]
+        if list(shapes[name]) != variable.shape.as_list():
+            raise ConfigError(f"checkpoint {checkpoint}: {name} has shape {shapes[name]}, "
+                              f"the network wants {variable.shape.as_list()}")
+        names[variable.ref()] = name
+    if len(set(names.values())) != len(names):
+        raise ConfigError(f"checkpoint {checkpoint}: two network variables map to one checkpoint variable")
+    return names
+
+
+def restore(network, checkpoint: str) -> None:
+    """Loads an Estimator checkpoint into a built eager network, variable by variable."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(checkpoint)
+    names = checkpoint_name_map(network, reader.get_variable_to_shape_map(), checkpoint)
+    for variable in network.variables:
+        variable.assign(reader.get_tensor(names[variable.ref()]))
+
+
+def build_unrolled_network(config, num_classes: int):
+    """build_network's CRNN in float32 with every recurrent layer unrolled (checked)."""
+    import tensorflow as tf
+
+    from tf_crnn.network import build_network
+
+    network = build_network(config, num_classes, precision="float32", unroll=True)
+    looping = [layer.name for layer in network.submodules
+               if isinstance(layer, tf.keras.layers.RNN) and not layer.unroll]
+    if looping:
+        raise ConfigError(f"cannot unroll the network's recurrent layers {', '.join(looping)}")
+    return network
+
+
+@dataclass
+class Core:
+    """The restored core and what its users need to know about it."""
+
+    model: object  # tf.keras.Model: {"images", "widths"} -> logits
+    config: object
+    alphabet: object
+    width: int
+    checkpoint: str
+    _function: object = field(default=None, init=False, repr=False)
+
+    def input_signature(self):
+        import tensorflow as tf
+
+        return [tf.TensorSpec([None, self.config.image_height, self.width, self.config.channels], tf.float32,
+                              name="images"),
+                tf.TensorSpec([None], tf.int32, name="widths")]
+
+    def function(self):
+        """A tf.function with a fixed signature returning {'logits': ...}: what the converters take.
+
+        Made once: tracing the unrolled network takes seconds.
+        """
+        import tensorflow as tf
+
+        if self._function is None:
+            model = self.model
+
+            @tf.function(input_signature=self.input_signature())
+            def core(images, widths):
+                return {LOGITS: model({"images": images, "widths": widths})}
+
+            self._function = core
+        return self._function
+
+    def metadata(self) -> dict:
+        return portable_metadata(self.config, self.width)
+
+
+def build_core(model_dir: str, width: int, checkpoint: str = None) -> Core:
+    """The model dir's network as a Keras model with unrolled LSTMs for images of `width` pixels."""
+    config = load_model_config(model_dir)
+    check_width(config, width)
+    import tensorflow as tf  # only now: bad input is reported without the wait for TensorFlow
+
+    from tf_crnn.alphabet import for_config
+
+    checkpoint = find_checkpoint(model_dir, checkpoint)
+    alphabet = for_config(config)
+    network = build_unrolled_network(config, alphabet.num_classes)
+    images = tf.keras.Input([config.image_height, width, config.channels], name="images")
+    widths = tf.keras.Input([], dtype=tf.int32, name="widths")
+    model = tf.keras.Model({"images": images, "widths": widths}, network(images, widths, training=False),
+                           name="crnn_core")
+    restore(network, checkpoint)
+    return Core(model, config, alphabet, width, checkpoint)
+
+
+def portable_metadata(config, width: int) -> dict:
+    """The export metadata (tf_crnn/export.py's, one definition) plus the core's fixed width."""
+    from tf_crnn.export import write_metadata
+
+    with tempfile.TemporaryDirectory() as scratch:
+        with open(write_metadata(config, scratch)[METADATA], encoding="utf-8") as handle:
+            metadata = json.load(handle)
+    metadata.update(width=width, frames=width // 4, inputs=["images", "widths"], outputs=[LOGITS])
+    return metadata
+
+
+def write_portable_metadata(metadata: dict, path: str) -> None:
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(metadata, handle, indent=2, ensure_ascii=False)
+    os.replace(path + ".tmp", path)
+
+
+def alphabet_from_metadata(metadata: dict):
+    from tf_crnn.alphabet import Alphabet
+
+    return Alphabet(metadata["alphabet"], metadata.get("unknown_token"))
+
+
+class FixedWidthInputs:
+    """Encoded images -> the core's inputs, with the training preprocessing (TensorFlow ops).
+
+    Each image is decoded, scaled to the model height keeping its aspect ratio (its width
+    clipped to [min_image_width, width], so a wider one is squeezed) and padded to `width`.
+    """
+
+    def __init__(self, metadata: dict):
+        import tensorflow as tf
+
+        from tf_crnn.data.preprocess import encoded_batch_to_images
+
+        height, channels = metadata["image_height"], metadata["channels"]
+        min_width, width = metadata["min_image_width"], metadata["width"]
+        self._tf = tf
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def prepare(encoded):
+            images, widths = encoded_batch_to_images(encoded, height, channels, min_width, width)
+            images = tf.pad(images, [[0, 0], [0, 0], [0, width - tf.shape(images)[2]], [0, 0]])
+            return images, widths
+
+        self._prepare = prepare
+
+    def __call__(self, encoded):
+        """(images float32 [batch, height, width, channels], widths int32 [batch]) as numpy.
+
+        Raises tf.errors.InvalidArgumentError when an image does not decode.
+        """
+        images, widths = self._prepare(self._tf.constant(list(encoded), dtype=self._tf.string))
+        return images.numpy(), widths.numpy()
