@@ -1,7 +1,6 @@
 """Every command the README shows exists, and every flag it gives is one the command takes."""
 
 import os
-import re
 import shlex
 import subprocess
 import sys

@@ -18,7 +18,6 @@ height keeping the aspect ratio, then padded to `width`; one that would come out
 is squeezed to `width`, which is where the core can read worse than the SavedModel.
 """
 
-import contextlib
 import json
 import os
 import re
