@@ -10,10 +10,11 @@ training run uses. Prints the figures and writes benchmarks/results/ceiling.json
 """
 
 import argparse
-import json
 import os
 import sys
 import time
+
+from bench_common import write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -74,6 +75,7 @@ def crnn_forward_flops(conv_channels, lstm_units, num_classes, height=32, width=
     return flops
 
 
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))
@@ -96,10 +98,7 @@ def main():
         "crnn_training_gflop_per_image": round(3 * forward / 1e9, 3),
         "config": os.path.relpath(args.config, REPO),
     }
-    print(json.dumps(result, indent=2))
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
+    write_result(result, args.output)
 
 
 if __name__ == "__main__":

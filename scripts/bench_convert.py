@@ -32,6 +32,8 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from bench_common import write_result  # the scripts folder is sys.path[0]
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DISTINCT_CROPS = 300
 FILES_PER_FOLDER = 1000
@@ -170,6 +172,7 @@ def measure(count: int, workers: int) -> dict:
     }
 
 
+
 def main():
     args = parse_args()
     results = {
@@ -180,12 +183,7 @@ def main():
         "input": "warm page cache (files just written)",
         "runs": [measure(count, args.workers) for count in args.sizes],
     }
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump(results, handle, indent=2)
-        handle.write("\n")
-    print(json.dumps(results, indent=2))
-    print(f"wrote {args.out}", file=sys.stderr)
+    write_result(results, args.out)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,17 @@ faster than training. Prints the figures and writes benchmarks/results/input.jso
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 
+from bench_common import write_result  # the scripts folder is sys.path[0]
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 
 
 def main():
@@ -46,10 +48,7 @@ def main():
     result = {"benchmark": "input_pipeline", "config": os.path.relpath(args.config, REPO),
               "batch_size": args.batch_size, "augmentation": config.augmentation.enabled,
               "images_per_second": round(rate, 1)}
-    print(json.dumps(result, indent=2))
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
+    write_result(result, args.output)
 
 
 if __name__ == "__main__":

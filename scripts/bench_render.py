@@ -8,10 +8,8 @@ timed from the call to the last shard written, start-up of the worker processes 
 """
 
 import argparse
-import json
 import os
 import platform
-import sys
 import tempfile
 import time
 
@@ -21,6 +19,8 @@ from tf_crnn.synth.fonts import find_fonts
 from tf_crnn.synth.generate import DEFAULT_CHARSET, generate
 from tf_crnn.synth.render import render_word
 from tf_crnn.synth.words import WordSampler
+
+from bench_common import write_result  # the scripts folder is sys.path[0]
 
 
 def parse_args():
@@ -75,12 +75,7 @@ def main():
         "generate_1_worker": generator_rate(args.count, 1),
         f"generate_{cores}_workers": generator_rate(args.count, cores),
     }
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump(results, handle, indent=2)
-        handle.write("\n")
-    print(json.dumps(results, indent=2))
-    print(f"wrote {args.out}", file=sys.stderr)
+    write_result(results, args.out)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ not depend on the weights. Prints the figures and writes benchmarks/results/serv
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
+
+from bench_common import write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -65,6 +66,7 @@ def time_batches(serve, images, batch_size, repeats):
             "per_image_ms_p50": round(p50 * 1000 / batch_size, 2)}
 
 
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saved_model", default=None)
@@ -87,10 +89,7 @@ def main():
         results = [time_batches(serve, images, size, args.repeats) for size in (1, 64)]
     report = {"benchmark": "serving", "saved_model": args.saved_model or f"untrained {os.path.relpath(args.config, REPO)}",
               "input": "32x100 grayscale PNG bytes", "results": results}
-    print(json.dumps(report, indent=2))
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2)
+    write_result(report, args.output)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,14 @@ included). Writes benchmarks/results/train.json.
 """
 
 import argparse
-import json
 import os
 import platform
 import random
 import sys
 import tempfile
 import time
+
+from bench_common import write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -119,6 +120,7 @@ def keras_fit_rate(config, files, batch_size, warmup, steps):
     return batch_size * len(measured) / sum(measured)
 
 
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))
@@ -163,10 +165,7 @@ def main():
         "median_step_seconds": round(sorted(measured)[len(measured) // 2], 4),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
     }
-    print(json.dumps(result, indent=2))
-    os.makedirs(os.path.dirname(args.output), exist_ok=True)
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
+    write_result(result, args.output)
 
 
 if __name__ == "__main__":

@@ -88,22 +88,17 @@ def main():
     args = parser.parse_args()
     results, commands = {}, {}
     selected = set(args.only.split(",")) if args.only else None
-    merged = os.path.join(RESULTS, "results.json")
-    if selected and os.path.isfile(merged):  # a partial run updates the figures it re-measures
-        with open(merged, encoding="utf-8") as handle:
-            previous = json.load(handle)
-        results, commands = previous["results"], previous.get("commands", {})
     for name, command in benchmarks(args.quick):
-        if selected and name not in selected:
-            continue
-        if not os.path.isfile(os.path.join(REPO, command[0])):
-            continue
         output = next((command[i + 1] for i, part in enumerate(command) if part == "--output"), None)
         output = output or os.path.join(RESULTS, f"{name}.json")
         if "--output" not in command:
             command = command + ["--output", output]
-        print(f"=== {name}: python {' '.join(command)}", flush=True)
-        subprocess.run([sys.executable, *command], cwd=REPO, check=True)
+        if selected and name not in selected:
+            if not os.path.isfile(output):
+                continue  # a partial run keeps the figures of the last full one
+        else:
+            print(f"=== {name}: python {' '.join(command)}", flush=True)
+            subprocess.run([sys.executable, *command], cwd=REPO, check=True)
         with open(output, encoding="utf-8") as handle:
             results[name] = json.load(handle)
         commands[name] = [os.path.relpath(part, REPO) if part.startswith(REPO) else part for part in command]

@@ -84,6 +84,19 @@ def serving_input_receiver_fn(config):
     return receiver_fn
 
 
+def find_checkpoint(model_dir: str, checkpoint: str = None) -> str:
+    """The given checkpoint prefix, checked, or the model dir's latest."""
+    import tensorflow as tf
+
+    if checkpoint is None:
+        checkpoint = tf.train.latest_checkpoint(model_dir)
+        if checkpoint is None:
+            raise ConfigError(f"{model_dir} holds no checkpoint")
+    elif not tf.io.gfile.exists(checkpoint + ".index"):
+        raise ConfigError(f"checkpoint not found: {checkpoint}")
+    return checkpoint
+
+
 def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, decoder: str = None,
                        beam_width: int = None, top_paths: int = None) -> str:
     """Exports the latest (or the given) checkpoint of `model_dir`; returns the SavedModel path.
@@ -91,7 +104,6 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
     The SavedModel goes to a numbered version folder under `output_dir`, the layout TF
     Serving's model base path expects.
     """
-    import tensorflow as tf
 
     from tf_crnn.config import read_resolved
     from tf_crnn.train import make_estimator
@@ -103,12 +115,7 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
             setattr(config, name, value)
     if config.top_paths > config.beam_width:
         raise ConfigError("--top_paths must not exceed --beam_width")
-    if checkpoint is None:
-        checkpoint = tf.train.latest_checkpoint(model_dir)
-        if checkpoint is None:
-            raise ConfigError(f"{model_dir} holds no checkpoint to export")
-    elif not tf.io.gfile.exists(checkpoint + ".index"):
-        raise ConfigError(f"checkpoint not found: {checkpoint}")
+    checkpoint = find_checkpoint(model_dir, checkpoint)
     estimator = make_estimator(config)
     with tempfile.TemporaryDirectory() as scratch:
         assets = write_metadata(config, scratch)

@@ -48,18 +48,6 @@ def check_width(config, width: int) -> None:
                           f"[{config.min_image_width}, {config.max_image_width}] (min/max_image_width)")
 
 
-def find_checkpoint(model_dir: str, checkpoint: str = None) -> str:
-    import tensorflow as tf
-
-    if checkpoint is None:
-        checkpoint = tf.train.latest_checkpoint(model_dir)
-        if checkpoint is None:
-            raise ConfigError(f"{model_dir} holds no checkpoint")
-    elif not tf.io.gfile.exists(checkpoint + ".index"):
-        raise ConfigError(f"checkpoint not found: {checkpoint}")
-    return checkpoint
-
-
 def _without_uniquifier(name: str) -> str:
     """crnn/blstm2/forward_lstm_3/lstm_cell/kernel -> crnn/blstm2/forward_lstm/lstm_cell/kernel."""
     return re.sub(r"_\d+(?=/|$)", "", name)
@@ -164,6 +152,8 @@ def build_core(model_dir: str, width: int, checkpoint: str = None) -> Core:
     import tensorflow as tf  # only now: bad input is reported without the wait for TensorFlow
 
     from tf_crnn.alphabet import for_config
+
+    from tf_crnn.export import find_checkpoint
 
     checkpoint = find_checkpoint(model_dir, checkpoint)
     alphabet = for_config(config)
