@@ -275,11 +275,13 @@ class ShardTask:
 
 
 _worker_readers: Optional[List[LineReader]] = None
+_worker_stop = None  # a multiprocessing Event: set, the remaining tasks return at once
 
 
-def _start_worker(readers, parent_pid: Optional[int]) -> None:
+def _start_worker(readers, parent_pid: Optional[int], stop=None) -> None:
     """Pool initializer: keeps the readers and loads TensorFlow (while the parent plans)."""
-    global _worker_readers
+    global _worker_readers, _worker_stop
+    _worker_stop = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _exit_with_parent(parent_pid)
     import tf_crnn.data.writer  # noqa: F401
@@ -300,8 +302,11 @@ def _exit_with_parent(parent_pid: Optional[int]) -> None:
         os._exit(1)  # the parent died before prctl took effect
 
 
-def write_shard_task(task: ShardTask) -> Tuple[str, dict]:
-    """Worker: re-reads, checks and writes one shard; returns its name and statistics."""
+def write_shard_task(task: ShardTask) -> Tuple[str, Optional[dict]]:
+    """Worker: re-reads, checks and writes one shard; returns its name and statistics
+    (None when the run is stopping and the shard was left for a later run)."""
+    if _worker_stop is not None and _worker_stop.is_set():
+        return task.name, None
     import tensorflow as tf
 
     from tf_crnn.data.schema import make_example
@@ -490,6 +495,8 @@ def _write_shards(pool, plan: Plan, staging: str, totals: Totals, stop_on_bad: b
     progress = Progress(plan.total, done)
     try:
         for name, stats in pool.imap_unordered(write_shard_task, map(task_of, tasks)):
+            if stats is None:
+                continue
             totals.add(split_of[name], stats)
             progress.advance(stats["written"] + sum(stats["problems"]["counts"].values()))
     except UserError:
@@ -520,12 +527,21 @@ def convert(args) -> dict:
     try:
         readers = open_readers(args, staging)
         context, parent_pid = _pool_context()
-        with context.Pool(args.workers, initializer=_start_worker, initargs=(readers, parent_pid)) as pool:
-            plan = make_plan(readers, args, alphabet)
-            _prepare_staging(staging, plan.fingerprint)
-            totals = Totals(plan.problems)
-            start = time.time()
-            progress = _write_shards(pool, plan, staging, totals, args.on_bad_input == "stop")
+        stop = context.Event()
+        with context.Pool(args.workers, initializer=_start_worker, initargs=(readers, parent_pid, stop)) as pool:
+            try:
+                plan = make_plan(readers, args, alphabet)
+                _prepare_staging(staging, plan.fingerprint)
+                totals = Totals(plan.problems)
+                start = time.time()
+                progress = _write_shards(pool, plan, staging, totals, args.on_bad_input == "stop")
+            except BaseException:
+                # Pool.terminate() can hang when it finds a worker idle (it waits on a queue
+                # lock that worker holds); let the workers drain their queue and exit.
+                stop.set()
+                pool.close()
+                pool.join()
+                raise
     except (UserError, KeyboardInterrupt) as err:
         if plan is None:  # stopped while planning: nothing was written, leave no trace
             for path in reversed(made):
