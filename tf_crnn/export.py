@@ -98,7 +98,7 @@ def find_checkpoint(model_dir: str, checkpoint: str = None) -> str:
 
 
 def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, decoder: str = None,
-                       beam_width: int = None, top_paths: int = None) -> str:
+                       beam_width: int = None, top_paths: int = None, precision: str = None) -> str:
     """Exports the latest (or the given) checkpoint of `model_dir`; returns the SavedModel path.
 
     The SavedModel goes to a numbered version folder under `output_dir`, the layout TF
@@ -110,7 +110,8 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
 
     config = read_resolved(model_dir)
     config.model_dir = model_dir
-    for name, value in (("decoder", decoder), ("beam_width", beam_width), ("top_paths", top_paths)):
+    for name, value in (("decoder", decoder), ("beam_width", beam_width), ("top_paths", top_paths),
+                        ("precision", precision)):
         if value is not None:
             setattr(config, name, value)
     if config.top_paths > config.beam_width:
