@@ -100,27 +100,17 @@ class LogitsModel:
         return [self.alphabet.decode(row) for row in ids.numpy()]
 
 
-def _batches(items, size):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int):
     """Predictions for every sample (None where the image does not decode) and the seconds taken."""
-    tf = model._tf
-    predictions = []
+    from tf_crnn.predict import read_in_batches
+
+    def read(images):
+        return model.decode(*model.logits(images), decoder, beam_width)
+
     start = time.perf_counter()
-    for batch in _batches(samples, batch_size):
-        try:
-            log_probs, lengths = model.logits([image for _, image, _ in batch])
-            predictions.extend(model.decode(log_probs, lengths, decoder, beam_width))
-        except tf.errors.InvalidArgumentError:
-            for _, image, _ in batch:  # find the bad image(s); the others still count
-                try:
-                    log_probs, lengths = model.logits([image])
-                    predictions.extend(model.decode(log_probs, lengths, decoder, beam_width))
-                except tf.errors.InvalidArgumentError:
-                    predictions.append(None)
+    images = [image for _, image, _ in samples]
+    predictions = [text for text, _ in read_in_batches(read, images, batch_size,
+                                                        (model._tf.errors.InvalidArgumentError,))]
     return predictions, time.perf_counter() - start
 
 

@@ -31,16 +31,16 @@ def levenshtein(a, b) -> int:
     return previous[-1]
 
 
-def _sparse_from_padded(ids: tf.Tensor) -> tf.SparseTensor:
+def sparse_from_padded(ids: tf.Tensor, dtype=tf.int64) -> tf.SparseTensor:
     """Dense ids padded with -1 -> SparseTensor (0 is a real id, so tf.sparse.from_dense won't do)."""
-    ids = tf.cast(ids, tf.int64)
+    ids = tf.cast(ids, dtype)
     indices = tf.where(ids >= 0)
     return tf.SparseTensor(indices, tf.gather_nd(ids, indices), tf.shape(ids, out_type=tf.int64))
 
 
 def edit_distances(predicted_ids: tf.Tensor, true_ids: tf.Tensor) -> tf.Tensor:
     """Per-example edit distance in units between two padded id batches."""
-    return tf.edit_distance(_sparse_from_padded(predicted_ids), _sparse_from_padded(true_ids), normalize=False)
+    return tf.edit_distance(sparse_from_padded(predicted_ids), sparse_from_padded(true_ids), normalize=False)
 
 
 def eval_metric_ops(predicted_words, true_words, predicted_ids, true_ids, true_lengths) -> dict:

@@ -38,8 +38,7 @@ def make_optimizer(config, rate):
 
 def ctc_loss(time_major_logits, frame_lengths, label_ids):
     """Mean CTC loss; labels longer than their image's frames contribute nothing."""
-    label_sparse = metrics._sparse_from_padded(label_ids)
-    label_sparse = tf.SparseTensor(label_sparse.indices, tf.cast(label_sparse.values, tf.int32), label_sparse.dense_shape)
+    label_sparse = metrics.sparse_from_padded(label_ids, tf.int32)
     losses = tf.compat.v1.nn.ctc_loss(
         labels=label_sparse,
         inputs=time_major_logits,
@@ -99,8 +98,6 @@ def model_fn(features, labels, mode, params, config=None):
     logits = network(images, widths, training=training)
     frame_lengths = sequence_lengths(widths)
     time_major_log_probs = tf.transpose(tf.nn.log_softmax(logits), [1, 0, 2])
-    if settings.top_paths > settings.beam_width:
-        raise ValueError("top_paths must not exceed beam_width")
 
     if mode == tf.estimator.ModeKeys.PREDICT:
         outputs = decode.decode(time_major_log_probs, frame_lengths, alphabet, settings.decoder,

@@ -216,28 +216,17 @@ def open_models(paths: List[str], threads: int, runtime: str, beam_width: int = 
     return models
 
 
-def _batches(items, size):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def predict_set(model: Reader, samples, decoder: str, batch_size: int):
     """Words for every sample (None where the image does not decode) and the seconds taken."""
-    errors = model.bad_image_errors()
-    predictions, first_error = [], None
+    from tf_crnn.predict import read_in_batches
+
     start = time.perf_counter()
-    for batch in _batches(samples, batch_size):
-        images = [image for _, image, _ in batch]
-        try:
-            predictions.extend(model.read(images, decoder))
-        except errors:
-            for image in images:  # find the bad image(s); the others still count
-                try:
-                    predictions.extend(model.read([image], decoder))
-                except errors as err:
-                    predictions.append(None)
-                    first_error = first_error or str(err).splitlines()[0]
+    images = [image for _, image, _ in samples]
+    rows = list(read_in_batches(lambda batch: model.read(batch, decoder), images, batch_size,
+                                model.bad_image_errors()))
     seconds = time.perf_counter() - start
+    predictions = [text for text, _ in rows]
+    first_error = next((str(err).splitlines()[0] for _, err in rows if err is not None), None)
     if predictions and all(p is None for p in predictions):
         # More likely the model than every image: say so instead of a quiet 0%.
         print(f"warning: {model.label} read none of the images ({first_error})", file=sys.stderr)

@@ -40,6 +40,28 @@ def resolve_saved_model(path: str) -> str:
     return os.path.join(path, versions[-1])
 
 
+def read_in_batches(read, items, batch_size: int, bad_input_errors: tuple):
+    """Yields (result, error) for every item, reading `batch_size` items at a time.
+
+    `read` maps a list of items to a list of results. One image that does not decode fails
+    its whole batch with one of `bad_input_errors`; that batch is then read item by item,
+    so only the bad items get (None, error) and the others still count.
+    """
+    for start in range(0, len(items), batch_size):
+        batch = items[start:start + batch_size]
+        try:
+            results = read(batch)
+        except bad_input_errors:
+            for item in batch:
+                try:
+                    yield read([item])[0], None
+                except bad_input_errors as err:
+                    yield None, err
+        else:
+            for result in results:
+                yield result, None
+
+
 class Recognizer:
     """A loaded serving SavedModel: bytes in, words and confidences out."""
 
@@ -59,26 +81,22 @@ class Recognizer:
 
     def recognize_files(self, paths: List[str], batch_size: int = 32):
         """Yields (path, word, confidence, error) per file; an undecodable image gets an error."""
-        for start in range(0, len(paths), batch_size):
-            chunk = paths[start:start + batch_size]
+
+        def read(chunk):
             encoded = []
             for path in chunk:
                 with open(path, "rb") as handle:
                     encoded.append(handle.read())
-            try:
-                yield from self._rows(chunk, self.recognize_bytes(encoded))
-            except self._tf.errors.InvalidArgumentError:
-                # One bad image fails the batch: retry one by one so only it is reported.
-                for path, data in zip(chunk, encoded):
-                    try:
-                        yield from self._rows([path], self.recognize_bytes([data]))
-                    except self._tf.errors.InvalidArgumentError:
-                        yield path, None, None, "image does not decode"
+            outputs = self.recognize_bytes(encoded)
+            return [(word.decode("utf-8"), float(confidence))
+                    for word, confidence in zip(outputs["words"], outputs["confidences"])]
 
-    @staticmethod
-    def _rows(paths, outputs):
-        for i, path in enumerate(paths):
-            yield path, outputs["words"][i].decode("utf-8"), float(outputs["confidences"][i]), None
+        rows = read_in_batches(read, paths, batch_size, (self._tf.errors.InvalidArgumentError,))
+        for path, (row, error) in zip(paths, rows):
+            if error is None:
+                yield path, row[0], row[1], None
+            else:
+                yield path, None, None, "image does not decode"
 
 
 @exit_on_user_error
