@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(TF)
 
-.PHONY: setup quickstart test clean
+.PHONY: setup quickstart recipe test clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,12 @@ $(STAMP): setup.py
 quickstart: setup
 	$(PY) scripts/quickstart.py
 
+# The model-quality recipe (about 100 minutes on 2 cores): scripts/train_recipe.py.
+recipe: setup
+	$(PY) scripts/train_recipe.py $(RECIPE_ARGS)
+
 test: setup
 	$(PY) -m pytest tests
 
 clean:
-	rm -rf $(VENV) runs quickstart_run
+	rm -rf $(VENV) runs quickstart_run recipe_run
