@@ -30,7 +30,7 @@ $(STAMP): setup.py
 quickstart: setup
 	$(PY) scripts/quickstart.py
 
-# The model-quality recipe (about 100 minutes on 2 cores): scripts/train_recipe.py.
+# The model-quality recipe (about 100 minutes on 2 cores, with nothing else running): scripts/train_recipe.py.
 recipe: setup
 	$(PY) scripts/train_recipe.py $(RECIPE_ARGS)
 

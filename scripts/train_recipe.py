@@ -5,7 +5,7 @@
 1. render 250,000 training and 2,000 validation words with the project's renderer
    (separate seed streams; nothing is downloaded);
 2. train the CRNN of scripts/recipe_params.json (a slimmer conv stack than the paper's,
-   the paper's LSTMs, bf16 where the CPU has it) for 16,000 steps of 64; the Estimator
+   the paper's LSTMs, bf16 where the CPU has it) for 12,000 steps of 64; the Estimator
    keeps the checkpoint with the best validation accuracy (rendered words, never the
    benchmarks) as the "best" export;
 3. draw the training curve (recipe_run/training_curve.png);
@@ -96,7 +96,7 @@ def main():
     render()
     timings["render_min"] = (time.time() - started) / 60
 
-    step("2/4 train (16,000 steps of 64; checkpoints chosen on the rendered validation words)")
+    step("2/4 train (12,000 steps of 64; checkpoints chosen on the rendered validation words)")
     mark = time.time()
     run([sys.executable, "-m", "tf_crnn.train", PARAMS])
     timings["train_min"] = (time.time() - mark) / 60

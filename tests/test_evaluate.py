@@ -47,6 +47,33 @@ def test_evaluate_command_on_tiny_model(trained_tiny, tmp_path):
     assert os.path.isfile(out / "evaluation.md") and os.path.isfile(out / "errors.csv")
 
 
+def test_lexicon_decoding_reads_lexicon_words(trained_tiny, tmp_path):
+    """With a lexicon of the set's words and near misses, every reading is a lexicon word
+    and the accuracy is at least the lexicon-free one."""
+    root, _ = trained_tiny
+    folder = tmp_path / "set"
+    folder.mkdir()
+    lines = []
+    for index, word in enumerate(TINY_WORDS * 2):
+        render_text(word, size=22 if index < len(TINY_WORDS) else 20).save(folder / f"w{index}.png")
+        lines.append(f"w{index}.png\t{word}\n")
+    (folder / "labels.tsv").write_text("".join(lines), encoding="utf-8")
+    lexicon = tmp_path / "words.txt"
+    lexicon.write_text("\n".join(["cart", "dot", "son", "free", "bard", "fist", "mood", "zoom", "43"]), encoding="utf-8")
+    export = root / "model" / "export" / "latest"
+    out = tmp_path / "report"
+    result = run_module("tf_crnn.evaluate", export, folder / "labels.tsv", "--lexicon", lexicon, "--lexicon_labels",
+                        "--decoders", "greedy,lexicon", "--errors_csv", "--output_dir", out, check=True)
+    assert "| set | lexicon |" in result.stdout
+    with open(out / "evaluation.json") as handle:
+        results = {r["decoder"]: r for r in json.load(handle)["results"]}
+    assert results["lexicon"]["alnum_word_accuracy"] >= results["greedy"]["alnum_word_accuracy"] >= 0.5
+    allowed = set(TINY_WORDS) | set(lexicon.read_text(encoding="utf-8").split())
+    with open(out / "errors.csv", encoding="utf-8") as handle:
+        readings = [row.split(",")[-1].strip() for row in handle.read().splitlines()[1:] if row.startswith("set,lexicon")]
+    assert all(reading in allowed for reading in readings), readings
+
+
 def test_evaluate_errors_are_clean(trained_tiny, tmp_path):
     root, _ = trained_tiny
     export = root / "model" / "export" / "latest"
@@ -55,3 +82,9 @@ def test_evaluate_errors_are_clean(trained_tiny, tmp_path):
     bad.write_text("nothere.png\tword\n", encoding="utf-8")
     assert_clean_error(run_module("tf_crnn.evaluate", export, bad), "bad.tsv:1", "image not found")
     assert_clean_error(run_module("tf_crnn.evaluate", export, bad, "--decoders", "viterbi"), "viterbi")
+    good = tmp_path / "good.tsv"
+    render_text("cat").save(tmp_path / "cat.png")
+    good.write_text("cat.png\tcat\n", encoding="utf-8")
+    assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--decoders", "lexicon"), "--lexicon")
+    assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--lexicon", tmp_path / "nowords.txt"),
+                       "nowords.txt", "not found")

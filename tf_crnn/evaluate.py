@@ -12,7 +12,11 @@ other list files, or TFRecord shards) and each decoder (greedy, beam), it report
 - words/s (images through the model and the decoder, one process).
 
 It runs the export's `logits` signature and decodes with TensorFlow's CTC decoders
-itself, so one export gives both greedy and beam results. Writes a markdown table and a
+itself, so one export gives both greedy and beam results. With `--lexicon FILE` (a word
+list, or `english` for the project's English word list) and/or `--lexicon_labels` (each
+set's own label vocabulary), it adds the paper's lexicon-based decoding
+(tf_crnn/lexicon.py): the most probable lexicon word within edit distance
+`--lexicon_distance` of the greedy reading. Writes a markdown table and a
 JSON file, and optionally a CSV of every error. Benchmark sets are test sets: evaluate on
 them, never train, tune or pick checkpoints on them.
 """
@@ -29,7 +33,7 @@ from typing import List, Tuple
 from tf_crnn.errors import DataError, exit_on_user_error
 from tf_crnn.metrics import levenshtein, normalize_alnum
 
-DECODERS = ("greedy", "beam")
+DECODERS = ("greedy", "beam", "lexicon")
 
 
 @dataclass
@@ -88,7 +92,8 @@ class LogitsModel:
         out = self._signature(images=self._tf.constant(encoded, dtype=self._tf.string))
         return out["log_probs"], out["frame_lengths"]
 
-    def decode(self, log_probs, lengths, decoder: str, beam_width: int) -> List[str]:
+    def decode(self, log_probs, lengths, decoder: str, beam_width: int, lexicon=None) -> List[str]:
+        """Words of a batch; `lexicon` (a tf_crnn.lexicon.LexiconDecoder) for the lexicon decoder."""
         from tf_crnn import decode
 
         time_major = self._tf.transpose(log_probs, [1, 0, 2])
@@ -97,15 +102,19 @@ class LogitsModel:
             ids = beams[0]
         else:
             ids, _ = decode.greedy(time_major, lengths)
-        return [self.alphabet.decode(row) for row in ids.numpy()]
+        rows = [[i for i in row if i >= 0] for row in ids.numpy()]
+        if decoder == "lexicon":
+            frames = log_probs.numpy()
+            return [lexicon.decode(frames[i, :length], rows[i])[0] for i, length in enumerate(lengths.numpy())]
+        return [self.alphabet.decode(row) for row in rows]
 
 
-def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int):
+def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int, lexicon=None):
     """Predictions for every sample (None where the image does not decode) and the seconds taken."""
     from tf_crnn.predict import read_in_batches
 
     def read(images):
-        return model.decode(*model.logits(images), decoder, beam_width)
+        return model.decode(*model.logits(images), decoder, beam_width, lexicon)
 
     start = time.perf_counter()
     images = [image for _, image, _ in samples]
@@ -155,16 +164,31 @@ def markdown_table(results: List[SetResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate(saved_model: str, annotation_files: List[str], decoders=DECODERS, beam_width: int = None,
-             batch_size: int = 64) -> List[SetResult]:
+def evaluate(saved_model: str, annotation_files: List[str], decoders=("greedy", "beam"), beam_width: int = None,
+             batch_size: int = 64, lexicon_files=(), lexicon_labels: bool = False,
+             lexicon_distance: int = 3) -> List[SetResult]:
+    """Scores the export on every annotation file with every decoder.
+
+    The lexicon decoder's lexicon is the words of `lexicon_files` plus, with
+    `lexicon_labels`, the labels of the set being scored.
+    """
+    from tf_crnn.lexicon import LexiconDecoder, load_lexicon, read_word_list
+
+    if "lexicon" in decoders and not (lexicon_files or lexicon_labels):
+        raise DataError("the lexicon decoder needs --lexicon FILE (or 'english') and/or --lexicon_labels")
     model = LogitsModel(saved_model)
     beam_width = beam_width or model.metadata.get("beam_width", 10)
+    shared_words = [word for path in lexicon_files for word in read_word_list(path)]
     results = []
     for path in annotation_files:
         samples = load_samples(path)
+        lexicon = None
+        if "lexicon" in decoders:
+            labels = [label for _, _, label in samples] if lexicon_labels else []
+            lexicon = LexiconDecoder(load_lexicon([], model.alphabet, shared_words + labels), lexicon_distance)
         model.logits([samples[0][1]])  # warm-up, so words/s measures steady state
         for decoder in decoders:
-            predictions, seconds = predict_set(model, samples, decoder, beam_width, batch_size)
+            predictions, seconds = predict_set(model, samples, decoder, beam_width, batch_size, lexicon)
             results.append(score(set_name(path), decoder, samples, predictions, seconds))
     return results
 
@@ -190,20 +214,33 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tf_crnn.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("saved_model", help="SavedModel folder, or a model base path with numbered versions")
     parser.add_argument("annotations", nargs="+", help="path<TAB>label files or .tfrecord shards")
-    parser.add_argument("--decoders", default="greedy,beam", help="comma-separated: greedy, beam")
+    parser.add_argument("--decoders", default=None,
+                        help="comma-separated: greedy, beam, lexicon (default: greedy,beam, plus lexicon if one is given)")
     parser.add_argument("--beam_width", type=int, default=None, help="default: the export's")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output_dir", default="evaluation", help="where evaluation.md/.json (and errors.csv) go")
+    parser.add_argument("--lexicon", action="append", default=[], metavar="FILE",
+                        help="word list (one a line) for the lexicon decoder; 'english' is the project's English "
+                             "word list; may be repeated")
+    parser.add_argument("--lexicon_labels", action="store_true",
+                        help="add each set's own labels to its lexicon (the benchmarks' full-lexicon setting)")
+    parser.add_argument("--lexicon_distance", type=int, default=3,
+                        help="edit distance around the greedy reading searched for lexicon words (the paper's 3)")
     parser.add_argument("--errors_csv", action="store_true", help="also write every error to errors.csv")
     args = parser.parse_args(argv)
-    decoders = [d.strip() for d in args.decoders.split(",") if d.strip()]
+    with_lexicon = bool(args.lexicon or args.lexicon_labels)
+    decoders = [d.strip() for d in (args.decoders or "greedy,beam" + (",lexicon" if with_lexicon else "")).split(",")
+                if d.strip()]
     unknown = [d for d in decoders if d not in DECODERS]
     if unknown or not decoders:
-        raise DataError(f"--decoders: unknown decoder(s) {', '.join(unknown) or '(none given)'}; use greedy and/or beam")
+        raise DataError(f"--decoders: unknown decoder(s) {', '.join(unknown) or '(none given)'}; use greedy, beam and/or lexicon")
+    if args.lexicon_distance < 0:
+        raise DataError(f"--lexicon_distance must be at least 0, got {args.lexicon_distance}")
     for path in args.annotations:
         if not os.path.isfile(path):
             raise DataError(f"annotation file not found: {path}")
-    results = evaluate(args.saved_model, args.annotations, decoders, args.beam_width, args.batch_size)
+    results = evaluate(args.saved_model, args.annotations, decoders, args.beam_width, args.batch_size,
+                       args.lexicon, args.lexicon_labels, args.lexicon_distance)
     write_outputs(results, args.output_dir, args.saved_model, args.errors_csv)
     print(markdown_table(results), end="")
     print(f"written to {os.path.join(args.output_dir, 'evaluation.md')} and evaluation.json"
