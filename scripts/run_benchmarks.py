@@ -4,6 +4,9 @@ Each benchmark is its own script (so it can also be run alone) and writes its JS
 benchmarks/results/; this script runs them in turn, merges their results into
 benchmarks/results/results.json and writes docs/BENCHMARKS.md with the machine and the
 commands. Run it on an otherwise idle machine: the figures are wall-clock rates.
+Everything in docs/BENCHMARKS.md below the line `<!-- kept across runs -->` (the
+written history of the training-speed work, before and after) is kept when the file is
+rewritten.
 
     python scripts/run_benchmarks.py [--quick]
 """
@@ -18,6 +21,7 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "benchmarks", "results")
+KEPT_MARKER = "<!-- kept across runs -->"
 
 
 def benchmarks(quick: bool):
@@ -64,10 +68,25 @@ def derived(results: dict) -> dict:
             out[f"training_{name}_fraction_of_fp32_matmul_ceiling"] = round(achieved / ceiling["matmul_fp32_gflops"], 3)
             out[f"training_{name}_fraction_of_bf16_matmul_ceiling"] = round(achieved / ceiling["matmul_bf16_gflops"], 3)
             out[f"training_{name}_speedup_over_keras_fit_fp32"] = run["speedup_over_keras_fit_fp32"]
+    if ceiling and bf16 and bf16.get("keras_fit_fp32_images_per_second"):
+        # What 2x the fp32 model.fit baseline would demand of the bf16 hardware.
+        needed = 2 * bf16["keras_fit_fp32_images_per_second"] * ceiling["crnn_training_gflop_per_image"]
+        out["bf16_matmul_ceiling_fraction_needed_for_2x_keras_fit"] = round(needed / ceiling["matmul_bf16_gflops"], 3)
     if results.get("input") and fp32:
         best = max(r["images_per_second"] for r in (fp32, bf16) if r)
         out["input_over_training_rate"] = round(results["input"]["images_per_second"] / best, 1)
     return out
+
+
+def kept_section(path: str) -> str:
+    """The hand-written tail of an existing BENCHMARKS.md, from the marker on ('' if none)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return ""
+    index = text.find(KEPT_MARKER)
+    return text[index:] if index >= 0 else ""
 
 
 def markdown(results: dict, ratios: dict, commands: dict, machine_line: str) -> str:
@@ -109,8 +128,9 @@ def main():
         json.dump({"machine": machine_line, "results": results, "ratios": ratios, "commands": commands}, handle,
                   indent=2)
     os.makedirs(os.path.dirname(args.markdown), exist_ok=True)
+    kept = kept_section(args.markdown)
     with open(args.markdown, "w", encoding="utf-8") as handle:
-        handle.write(markdown(results, ratios, commands, machine_line))
+        handle.write(markdown(results, ratios, commands, machine_line) + ("\n" + kept if kept else ""))
     print(json.dumps(ratios, indent=2))
 
 

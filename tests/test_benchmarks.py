@@ -24,8 +24,10 @@ def _read(path):
 def test_training_benchmark_compares_estimator_and_keras(trained_tiny, tmp_path):
     _, config = trained_tiny
     out = tmp_path / "train.json"
-    _run_script("bench_train.py", "--config", config, "--batch_size", 8, "--steps", 3, "--warmup", 1, "--output", out)
+    _run_script("bench_train.py", "--config", config, "--batch_size", 8, "--steps", 3, "--warmup", 1, "--output", out,
+                "--inter_op_threads", 1, "--intra_op_threads", 2)
     result = _read(out)
+    assert (result["inter_op_threads"], result["intra_op_threads"], result["xla_auto_jit"]) == (1, 2, False)
     assert result["images_per_second"] > 0 and result["keras_fit_fp32_images_per_second"] > 0
     assert abs(result["speedup_over_keras_fit_fp32"] - result["images_per_second"] /
                result["keras_fit_fp32_images_per_second"]) < 0.02
@@ -59,3 +61,23 @@ def test_training_curve_plot(trained_tiny, tmp_path):
     _run_script("plot_training.py", root / "model", "--output", out)
     with open(out, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_derived_ratios_and_the_kept_history(tmp_path):
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    import run_benchmarks
+
+    results = {"ceiling": {"crnn_training_gflop_per_image": 4.0, "matmul_fp32_gflops": 400.0,
+                           "matmul_bf16_gflops": 800.0},
+               "train_bf16": {"images_per_second": 150.0, "keras_fit_fp32_images_per_second": 80.0,
+                              "speedup_over_keras_fit_fp32": 1.88}}
+    ratios = run_benchmarks.derived(results)
+    assert ratios["training_bf16_gflops"] == 600.0
+    assert ratios["training_bf16_fraction_of_bf16_matmul_ceiling"] == 0.75
+    assert ratios["bf16_matmul_ceiling_fraction_needed_for_2x_keras_fit"] == 0.8  # 2 * 80 * 4 / 800
+
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text("# old figures\n\n" + run_benchmarks.KEPT_MARKER + "\n## History\nbefore/after\n", encoding="utf-8")
+    kept = run_benchmarks.kept_section(str(page))
+    assert kept.startswith(run_benchmarks.KEPT_MARKER) and "before/after" in kept and "old figures" not in kept
+    assert run_benchmarks.kept_section(str(tmp_path / "none.md")) == ""
