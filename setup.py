@@ -22,6 +22,9 @@ setup(
     python_requires=">=3.9,<3.12",
     packages=find_packages(include=["tf_crnn", "tf_crnn.*", "hlp"]),
     py_modules=["export_model"],
+    # The word recognizer `python -m tf_crnn.predict` uses when given no model.
+    package_data={"tf_crnn": ["pretrained/*/*/*.pb", "pretrained/*/*/variables/*", "pretrained/*/*/assets.extra/*",
+                              "pretrained/*/README.md"]},
     install_requires=[
         "tensorflow-estimator==2.15.0",
         "numpy>=1.23,<2",

@@ -15,8 +15,8 @@
 
 Everything goes to recipe_run/; every stage resumes if the run is interrupted (shards
 that exist are kept, training restarts from its last checkpoint). `--ship` copies the
-best export to models/crnn_words/1, the model `python -m tf_crnn.predict` uses by
-default.
+best export to tf_crnn/pretrained/crnn_words/1, the model `python -m tf_crnn.predict`
+uses when given none.
 """
 
 import argparse
@@ -32,7 +32,7 @@ sys.path.insert(0, REPO)
 
 RUN_DIR = os.path.join(REPO, "recipe_run")
 PARAMS = os.path.join(REPO, "scripts", "recipe_params.json")
-SHIPPED = os.path.join(REPO, "models", "crnn_words")
+SHIPPED = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words")
 TRAIN_IMAGES = 250000
 VAL_IMAGES = 2000
 MAX_WORD_LENGTH = 18

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from conftest import LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, render_text, run_module
 
 
@@ -146,7 +148,7 @@ def test_predict_and_export_errors_are_clean(trained_tiny, tmp_path):
     root, _ = trained_tiny
     saved = _newest_export(root)
     assert_clean_error(run_module("tf_crnn.predict", saved, tmp_path / "nothing.png"), "nothing.png")
-    assert_clean_error(run_module("tf_crnn.predict", tmp_path, tmp_path), "no SavedModel")
+    assert_clean_error(run_module("tf_crnn.predict", "--model", tmp_path, tmp_path), "no SavedModel")
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     render_text("cat").save(tmp_path / "cat.png")
     result = run_module("tf_crnn.predict", saved, tmp_path / "broken.png", tmp_path / "cat.png")
@@ -158,3 +160,19 @@ def test_predict_and_export_errors_are_clean(trained_tiny, tmp_path):
                              "--output_dir", str(tmp_path / "x")], capture_output=True, text=True, cwd=REPO,
                             env=dict(os.environ, PYTHONPATH=REPO))
     assert_clean_error(result, "config.json")
+
+
+def test_predict_takes_the_model_as_a_flag_or_first_argument(trained_tiny, tmp_path, monkeypatch, capsys):
+    from tf_crnn import predict
+
+    root, _ = trained_tiny
+    saved = _newest_export(root)
+    render_text("moon").save(tmp_path / "moon.png")
+    for argv in (["--model", str(saved), str(tmp_path)], [str(saved), str(tmp_path / "moon.png")]):
+        predict.main(argv)
+        assert capsys.readouterr().out.split("\t")[1] == "moon"
+    # With no model and none shipped, the message says what to pass.
+    monkeypatch.setattr(predict, "SHIPPED_MODEL", str(tmp_path / "no_model"))
+    with pytest.raises(SystemExit) as stop:
+        predict.main([str(tmp_path / "moon.png")])
+    assert stop.value.code == 2 and "--model" in capsys.readouterr().err

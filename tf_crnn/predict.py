@@ -1,4 +1,9 @@
-"""`python -m tf_crnn.predict SAVED_MODEL PATHS...`: read the text in image files or folders.
+"""`python -m tf_crnn.predict [SAVED_MODEL] PATHS...`: read the text in image files or folders.
+
+The model is `--model DIR`, or the first argument when it is a SavedModel folder (or a
+base path with numbered versions), or else the word recognizer shipped with the package
+(tf_crnn/pretrained/crnn_words, trained by scripts/train_recipe.py), so words can be read
+right after set-up, before any training.
 
 Prints one line per image (path, text, confidence), or a JSON list with `--json`.
 Images are read as bytes and decoded inside the SavedModel, exactly as TF Serving
@@ -14,6 +19,7 @@ from typing import List
 from tf_crnn.errors import DataError, exit_on_user_error
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "crnn_words")
 
 
 def find_images(paths: List[str]) -> List[str]:
@@ -28,6 +34,15 @@ def find_images(paths: List[str]) -> List[str]:
         else:
             raise DataError(f"no such file or folder: {path}")
     return found
+
+
+def is_saved_model(path: str) -> bool:
+    """Whether `path` is a SavedModel folder or a base path whose newest version is one."""
+    try:
+        resolve_saved_model(path)
+        return True
+    except DataError:
+        return False
 
 
 def resolve_saved_model(path: str) -> str:
@@ -103,16 +118,27 @@ class Recognizer:
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tf_crnn.predict",
                                      description="Read the text in images with an exported SavedModel.")
-    parser.add_argument("saved_model", help="SavedModel folder, or a model base path with numbered versions")
-    parser.add_argument("paths", nargs="+", help="image files or folders")
+    parser.add_argument("paths", nargs="+", metavar="[SAVED_MODEL] PATHS",
+                        help="image files or folders, optionally after a SavedModel folder or model base path")
+    parser.add_argument("--model", default=None,
+                        help="SavedModel folder or base path (default: the first argument if it is one, else the "
+                             "shipped word recognizer)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--batch_size", type=int, default=32)
     args = parser.parse_args(argv)
-    resolve_saved_model(args.saved_model)
-    images = find_images(args.paths)
+    paths = args.paths
+    model = args.model
+    if model is None and len(paths) > 1 and is_saved_model(paths[0]):
+        model, paths = paths[0], paths[1:]
+    if model is None:
+        if not is_saved_model(SHIPPED_MODEL):
+            raise DataError(f"no model given and no shipped model in {SHIPPED_MODEL}; pass --model SAVED_MODEL")
+        model = SHIPPED_MODEL
+    resolve_saved_model(model)
+    images = find_images(paths)
     if not images:
-        raise DataError("no image files found in " + ", ".join(args.paths))
-    recognizer = Recognizer(args.saved_model)
+        raise DataError("no image files found in " + ", ".join(paths))
+    recognizer = Recognizer(model)
     rows = list(recognizer.recognize_files(images, args.batch_size))
     if args.json:
         print(json.dumps([{"path": p, "text": t, "confidence": c, **({"error": e} if e else {})}
