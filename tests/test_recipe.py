@@ -1,0 +1,56 @@
+"""The model-quality recipe: its config is valid, its table reads right, and the shipped
+model is the recipe's network."""
+
+import json
+import os
+import sys
+
+from conftest import REPO
+
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import train_recipe  # noqa: E402
+
+from tf_crnn.config import load_config  # noqa: E402
+from tf_crnn.predict import SHIPPED_MODEL, resolve_saved_model  # noqa: E402
+
+
+def test_recipe_config_is_valid_and_fits_the_budget_plan():
+    config = load_config(os.path.join(REPO, "scripts", "recipe_params.json"))
+    assert config.train_steps == config.decay_steps  # the cosine schedule ends with training
+    assert all(os.path.dirname(p).endswith(os.path.join("recipe_run", "data")) for p in config.train_files)
+    assert config.model_dir == os.path.join(train_recipe.RUN_DIR, "model")
+
+
+def test_benchmark_table_lists_our_decoders_then_the_references():
+    results = [{"name": s, "decoder": d, "alnum_word_accuracy": a}
+               for s, d, a in [("IIIT5K", "lexicon", 0.9), ("IIIT5K", "greedy", 0.7), ("SVT", "greedy", 0.6),
+                               ("IC13", "beam", 0.8), ("IC13/labels_857", "greedy", 0.75)]]
+    lines = train_recipe.benchmark_table(results).splitlines()
+    assert lines[2] == "| this recipe, greedy | 70.0% | 60.0% | – | 75.0% |"
+    assert lines[3].startswith("| this recipe, beam (width 10) | – | – | 80.0% |")
+    assert lines[4].startswith("| this recipe, lexicon-based") and "90.0%" in lines[4]
+    assert "Tesseract" in lines[5] and "73.9%" in lines[5]
+
+
+def test_shipped_model_is_the_recipes_network():
+    with open(os.path.join(resolve_saved_model(SHIPPED_MODEL), "assets.extra", "tf_crnn.json"), encoding="utf-8") as f:
+        metadata = json.load(f)
+    config = load_config(os.path.join(REPO, "scripts", "recipe_params.json"))
+    for field in ("conv_channels", "lstm_units", "image_height", "max_image_width"):
+        assert metadata[field] == getattr(config, field), field
+    assert metadata["alphabet"] == config.alphabet
+    size = sum(os.path.getsize(os.path.join(root, name))
+               for root, _, names in os.walk(SHIPPED_MODEL) for name in names)
+    assert size <= 25 * 2 ** 20
+
+
+def test_shipped_model_reads_words_with_no_training(tmp_path):
+    """`python -m tf_crnn.predict FOLDER` with no model reads with the shipped recognizer."""
+    from conftest import render_text, run_module
+
+    words = ["open", "coffee", "station", "market", "hotel", "2024", "street", "parking", "exit", "bakery"]
+    for index, word in enumerate(words):
+        render_text(word.upper() if index % 3 == 0 else word, size=26).save(tmp_path / f"{index:02d}.png")
+    result = run_module("tf_crnn.predict", tmp_path, "--json", check=True)
+    readings = [row["text"] for row in json.loads(result.stdout)]
+    assert sum(read == word for read, word in zip(readings, words)) >= 8, readings
