@@ -24,12 +24,16 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
+from quickstart import run, step  # the scripts folder is sys.path[0]
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+
+from tf_crnn.errors import exit_on_user_error  # noqa: E402
+from tf_crnn.predict import resolve_saved_model  # noqa: E402
 
 RUN_DIR = os.path.join(REPO, "recipe_run")
 PARAMS = os.path.join(REPO, "scripts", "recipe_params.json")
@@ -48,27 +52,10 @@ REFERENCES = {
 }
 
 
-def step(title):
-    print(f"\n=== {title}", flush=True)
-
-
-def run(command):
-    print("$ " + " ".join(command), flush=True)
-    subprocess.run(command, cwd=REPO, check=True)
-
-
 def render():
     run([sys.executable, "-m", "tf_crnn.synth.generate", "--output_dir", os.path.join(RUN_DIR, "data"),
          "--prefix", "recipe", "--count", str(TRAIN_IMAGES), "--val_count", str(VAL_IMAGES), "--seed", "11",
          "--case", "lower", "--max_length", str(MAX_WORD_LENGTH)])
-
-
-def best_export() -> str:
-    base = os.path.join(RUN_DIR, "model", "export", "best")
-    versions = sorted((d for d in os.listdir(base) if d.isdigit()), key=int) if os.path.isdir(base) else []
-    if not versions:
-        raise SystemExit(f"error: no best export under {base}; did training finish?")
-    return os.path.join(base, versions[-1])
 
 
 def benchmark_table(results, references=REFERENCES) -> str:
@@ -80,14 +67,14 @@ def benchmark_table(results, references=REFERENCES) -> str:
     rows = []
     for decoder in sorted({r["decoder"] for r in results}, key=lambda d: list(DECODER_NAMES).index(d)):
         by_set = {r["name"]: r["alnum_word_accuracy"] for r in results if r["decoder"] == decoder}
-        name = DECODER_NAMES.get(decoder, decoder)
-        rows.append(f"| this recipe, {name} | " + " | ".join(
+        rows.append(f"| this recipe, {DECODER_NAMES[decoder]} | " + " | ".join(
             f"{by_set[s]:.1%}" if s in by_set else "–" for s in sets) + " |")
     for name, figures in references.items():
         rows.append(f"| {name} | {figures['IIIT5K']:.1%} | {figures['SVT']:.1%} | {figures['IC13']:.1%} | – |")
     return header + "\n".join(rows) + "\n"
 
 
+@exit_on_user_error
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmarks", default=os.path.join(os.path.dirname(REPO), "shared", "benchmarks"),
@@ -106,7 +93,7 @@ def main():
     mark = time.time()
     run([sys.executable, "-m", "tf_crnn.train", PARAMS])
     timings["train_min"] = (time.time() - mark) / 60
-    export = best_export()
+    export = resolve_saved_model(os.path.join(RUN_DIR, "model", "export", "best"))
     print(f"best export: {export}")
 
     step("3/4 training curve")

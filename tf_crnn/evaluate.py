@@ -172,7 +172,7 @@ def evaluate(saved_model: str, annotation_files: List[str], decoders=("greedy", 
     The lexicon decoder's lexicon is the words of `lexicon_files` plus, with
     `lexicon_labels`, the labels of the set being scored.
     """
-    from tf_crnn.lexicon import LexiconDecoder, load_lexicon, read_word_list
+    from tf_crnn.lexicon import Lexicon, LexiconDecoder, read_word_list
 
     if "lexicon" in decoders and not (lexicon_files or lexicon_labels):
         raise DataError("the lexicon decoder needs --lexicon FILE (or 'english') and/or --lexicon_labels")
@@ -185,7 +185,7 @@ def evaluate(saved_model: str, annotation_files: List[str], decoders=("greedy", 
         lexicon = None
         if "lexicon" in decoders:
             labels = [label for _, _, label in samples] if lexicon_labels else []
-            lexicon = LexiconDecoder(load_lexicon([], model.alphabet, shared_words + labels), lexicon_distance)
+            lexicon = LexiconDecoder(Lexicon(shared_words + labels, model.alphabet), lexicon_distance)
         model.logits([samples[0][1]])  # warm-up, so words/s measures steady state
         for decoder in decoders:
             predictions, seconds = predict_set(model, samples, decoder, beam_width, batch_size, lexicon)

@@ -19,7 +19,6 @@ reading by more than `max_distance` cannot be within it), so no index has to be 
 and a lexicon of a quarter of a million words costs tens of milliseconds a query.
 """
 
-import os
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -222,7 +221,5 @@ def load_lexicon(paths: Sequence[str], alphabet, extra_words: Iterable[str] = ()
     """A lexicon from word-list files (or `english`) plus `extra_words`."""
     words: List[str] = list(extra_words)
     for path in paths:
-        if path != ENGLISH and not os.path.isfile(path):
-            raise DataError(f"lexicon file not found: {path}")
         words.extend(read_word_list(path))
     return Lexicon(words, alphabet)
