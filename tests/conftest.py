@@ -83,6 +83,7 @@ def tiny_model_fields(tmp_path, **overrides):
         learning_rate=0.003,
         shuffle_buffer=500,
         augmentation={"enabled": False},
+        deterministic=True,  # a test's verdict must not hang on how busy the machine is
     )
     fields.update(overrides)
     return fields

@@ -89,6 +89,10 @@ class Config:
     inter_op_threads: int = 0
     gpu: str = ""
     seed: int = 0
+    # Same data order and same arithmetic on every run of one machine (bit-exact without
+    # augmentation, whose random draws still vary): slower, for debugging and for tests
+    # whose pass or fail must not depend on how busy the machine is.
+    deterministic: bool = False
     # Filled in at load time, not read from the file.
     alphabet: List[str] = field(default_factory=list)
 

@@ -95,6 +95,11 @@ def train_and_evaluate(config):
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
 
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
+    # The graph seed alone leaves Keras initializers to Python's own random module:
+    # seeding all three makes a seed mean one starting point.
+    tf.keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     estimator = make_estimator(config)
     receiver = serving_input_receiver_fn(config)
     assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata")) if exports_here else None

@@ -44,6 +44,7 @@ def _usable(features, labels):
 def make_dataset(config, files, training: bool, batch_size: int = None) -> tf.data.Dataset:
     """The dataset the Estimator reads; `training` adds shuffling, repetition and augmentation."""
     batch_size = batch_size or config.batch_size
+    in_order = config.deterministic or not training
     filenames = tf.data.Dataset.from_tensor_slices(list(files))
     if training:
         filenames = filenames.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True).repeat()
@@ -51,12 +52,12 @@ def make_dataset(config, files, training: bool, batch_size: int = None) -> tf.da
         tf.data.TFRecordDataset,
         cycle_length=min(len(files), 8),
         num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=not training,
+        deterministic=in_order,
     )
     if training:
         records = records.shuffle(config.shuffle_buffer, seed=config.seed)
     examples = records.map(_example_parser(config, training), num_parallel_calls=tf.data.AUTOTUNE,
-                           deterministic=not training)
+                           deterministic=in_order)
     examples = examples.filter(_usable).ignore_errors(log_warning=True)
     padding = ({"images": 0.0, "widths": 0}, {"ids": PAD_ID, "lengths": 0})
     if training and config.bucket_boundaries:
