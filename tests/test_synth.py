@@ -60,6 +60,18 @@ def test_caseless_charset_draws_words_in_any_case():
     assert {"word", "WORD", "Word"} <= set(shown)
 
 
+def test_marks_outside_the_charset_are_drawn_beside_words_but_never_labelled():
+    sampler = WordSampler(LOWER, np.random.default_rng(0))
+    shown = [sampler.display_form("word") for _ in range(1000)]
+    marked = [text for text in shown if text.lower() != "word"]
+    assert 40 <= len(marked) <= 200
+    assert all(text.lower().strip(".,!?:'\")(#") == "word" for text in marked)
+    assert any(text.endswith("!") for text in marked) and any(text.startswith('"') for text in marked)
+    # A charset that has the marks labels them when they occur: none is drawn unlabelled.
+    with_marks = WordSampler(LOWER + ".,!?:'\")(#", np.random.default_rng(0))
+    assert all(with_marks.display_form("word").lower() == "word" for _ in range(500))
+
+
 def test_bad_sampler_settings_are_config_errors():
     with pytest.raises(ConfigError):
         WordSampler(LOWER, np.random.default_rng(0), min_len=5, max_len=2)

@@ -26,6 +26,12 @@ _CASELESS_DISPLAY_STYLE_P = (0.45, 0.2, 0.35, 0.0)
 _PUNCTUATION_FRACTION = 0.08
 # The marks that stick to words in real text; others occur only in random strings.
 _WORD_PUNCTUATION = ".,'-!?:;\"()&"
+# Scene-text benchmarks label "HOT!" or "TEL:" as HOT and TEL, and so do alphanumeric
+# charsets: a mark the charset lacks is drawn beside some words but kept out of the
+# label, so that the model learns to pass over it instead of reading it as an i or l.
+_UNLABELLED_MARK_FRACTION = 0.1
+_TRAILING_MARKS = ".,!?:'\")"
+_LEADING_MARKS = "\"'(#"
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,6 +77,8 @@ class WordSampler:
         self.symbols = "".join(c for c in self.charset if not c.isspace())
         marks = [c for c in self.symbols if not c.isalnum()]
         self.punctuation = "".join(c for c in marks if c in _WORD_PUNCTUATION) or "".join(marks)
+        self.trailing_marks = "".join(c for c in _TRAILING_MARKS if c not in self.charset)
+        self.leading_marks = "".join(c for c in _LEADING_MARKS if c not in self.charset)
         self.case_sensitive = any(c != c.swapcase() and c.swapcase() in self.charset for c in self.charset)
         self.buckets = _words_by_length(self.charset, min_len, max_len)
         self.word_lengths = sorted(self.buckets)
@@ -90,11 +98,26 @@ class WordSampler:
 
     def display_form(self, label: str) -> str:
         """The text to draw for `label`: the label itself, or another case of it when the
-        charset has no case distinction (see `_CASELESS_DISPLAY_STYLE_P`)."""
-        if self.case_sensitive:
-            return label
-        style = _CASE_STYLES[self.rng.choice(len(_CASE_STYLES), p=_CASELESS_DISPLAY_STYLE_P)]
-        return _apply_case(label, style, self.rng)
+        charset has no case distinction (see `_CASELESS_DISPLAY_STYLE_P`), now and then
+        with a punctuation mark the charset lacks beside it (see `_UNLABELLED_MARK_FRACTION`)."""
+        text = label
+        if not self.case_sensitive:
+            style = _CASE_STYLES[self.rng.choice(len(_CASE_STYLES), p=_CASELESS_DISPLAY_STYLE_P)]
+            text = _apply_case(label, style, self.rng)
+        return self._maybe_add_unlabelled_mark(text)
+
+    def _maybe_add_unlabelled_mark(self, text: str) -> str:
+        """Adds a mark outside the charset after (mostly) or before `text`, or quotes."""
+        if self.rng.random() >= _UNLABELLED_MARK_FRACTION:
+            return text
+        where = self.rng.random()
+        if where < 0.6 and self.trailing_marks:
+            return text + self.trailing_marks[self.rng.integers(len(self.trailing_marks))]
+        if where < 0.85 and self.leading_marks:
+            return self.leading_marks[self.rng.integers(len(self.leading_marks))] + text
+        if '"' not in self.charset:
+            return f'"{text}"'
+        return text
 
     def _kind_probabilities(self, digit_fraction: float, random_fraction: float) -> np.ndarray:
         """Shares of word / digit / random samples, dropping kinds the charset cannot make."""
