@@ -79,6 +79,27 @@ def test_bad_sampler_settings_are_config_errors():
         WordSampler(LOWER, np.random.default_rng(0), case="mixed")
 
 
+def test_a_crop_between_neighbours_keeps_the_word_and_shows_slivers_of_them(fonts):
+    from tf_crnn.synth import render
+    from tf_crnn.synth.fonts import load_font
+
+    font = load_font(fonts[0], 40)
+    with_slivers = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        masks = render._draw_masks("cab", font, rng, "bb ", " aa")
+        line, word = masks.getbbox(), masks.getchannel(3).getbbox()
+        crop = render._crop_to_ink(masks, rng, True, True)
+        bands = np.asarray(crop)
+        inside = crop.getchannel(3).getbbox()
+        # The whole word is in the crop, the whole line is not.
+        assert inside[2] - inside[0] == word[2] - word[0]
+        assert crop.width < line[2] - line[0]
+        outside_word = np.concatenate([bands[:, : inside[0], 0], bands[:, inside[2] :, 0]], axis=1)
+        with_slivers += outside_word.size > 0 and outside_word.max() > 128
+    assert 4 <= with_slivers <= 19, with_slivers
+
+
 def test_render_is_deterministic_for_a_seed(fonts):
     first = [render_word("Crane", np.random.default_rng(seed), fonts).tobytes() for seed in range(5)]
     again = [render_word("Crane", np.random.default_rng(seed), fonts).tobytes() for seed in range(5)]

@@ -6,7 +6,8 @@ A sample is made in steps, each with random strength and driven only by the give
 1. draw the text with a random font, size and letter spacing, as three masks: the
    glyphs, an optional border around them and an optional shadow;
 2. warp the masks at once (slant, stretch, rotation, perspective, arc-shaped bending);
-3. crop tightly around the ink, with small random margins;
+3. crop tightly around the ink, with small random margins; now and then the word has
+   neighbours (letters of the next words on the line) and the crop reaches into them;
 4. paint a background (flat, gradient, procedural texture, blended random shapes) and
    composite shadow, border and text onto it in colours of random contrast, dark on
    light or light on dark;
@@ -32,6 +33,9 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _FONT_TRIES = 8
 _MESH_CELL = 12
 _MESH_ROWS = 3
+# Share of words drawn between neighbouring letters that the crop cuts into, as word
+# boxes in photographs often do; a model that never saw them reads a sliver as an i or l.
+_NEIGHBOUR_FRACTION = 0.15
 
 
 def render_word(
@@ -44,10 +48,11 @@ def render_word(
     """
     size = max(8, int(round(height * rng.uniform(0.85, 1.6))))
     font = load_font(_pick_font(text, rng, fonts), size)
-    masks = _draw_masks(text, font, rng)
+    left, right = _neighbours(text, rng)
+    masks = _draw_masks(text, font, rng, left, right)
     masks = _warp(masks, rng)
-    masks = _crop_to_ink(masks, rng)
-    alpha = np.asarray(masks, np.float32) / 255.0
+    masks = _crop_to_ink(masks, rng, bool(left), bool(right))
+    alpha = np.asarray(masks, np.float32)[..., :3] / 255.0
     channels = 3 if color else 1
     palette = _Palette(rng, channels)
     image = _background(alpha.shape[:2], palette, rng)
@@ -69,8 +74,23 @@ def _pick_font(text: str, rng: np.random.Generator, fonts: List[str]) -> str:
 # --- 1. text masks ---------------------------------------------------------------------
 
 
-def _draw_masks(text: str, font, rng: np.random.Generator) -> Image.Image:
-    """Draws the glyph, border and shadow masks of `text` into the bands of one RGB image."""
+def _neighbours(text: str, rng: np.random.Generator) -> Tuple[str, str]:
+    """("", "") or the letters of neighbouring words, with their spaces, to draw left and
+    right of `text`: made of `text`'s own characters, which the chosen font has."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars or rng.random() >= _NEIGHBOUR_FRACTION:
+        return "", ""
+    sides = rng.choice(3, p=(0.4, 0.4, 0.2))  # left only, right only, both
+    left = "".join(rng.choice(chars, size=rng.integers(1, 4))) + " " if sides in (0, 2) else ""
+    right = " " + "".join(rng.choice(chars, size=rng.integers(1, 4))) if sides in (1, 2) else ""
+    return left, right
+
+
+def _draw_masks(text: str, font, rng: np.random.Generator, left: str = "", right: str = "") -> Image.Image:
+    """Draws the glyph, border and shadow masks of `left + text + right` into the bands of
+    one RGB image; with neighbours, a fourth band (a CMYK image, which Pillow warps band by
+    band, unlike RGBA) holds the glyphs and border of `text` alone, for the crop."""
+    word, text = text, left + text + right
     size = font.size
     spacing = size * rng.uniform(-0.04, 0.3) if rng.random() < 0.25 else 0.0
     stroke = max(1, int(round(size * rng.uniform(0.03, 0.09)))) if rng.random() < 0.2 else 0
@@ -92,7 +112,13 @@ def _draw_masks(text: str, font, rng: np.random.Generator) -> Image.Image:
         shadow = shadow.filter(ImageFilter.GaussianBlur(size * rng.uniform(0.0, 0.08)))
     else:
         shadow = Image.new("L", canvas)
-    return Image.merge("RGB", (fill, border, shadow))
+    if not (left or right):
+        return Image.merge("RGB", (fill, border, shadow))
+    skip = sum(advances[: len(left)]) if spacing else font.getlength(left)
+    word_origin = (origin[0] + skip, origin[1])
+    word_advances = advances[len(left) : len(left) + len(word)] if spacing else None
+    core = _text_mask(canvas, word, font, word_origin, word_advances, stroke)
+    return Image.merge("CMYK", (fill, border, shadow, core))
 
 
 def _text_mask(canvas, text, font, origin, advances, stroke) -> Image.Image:
@@ -230,15 +256,23 @@ def _mesh(out_size, offset, inverse, bend, center) -> List[Tuple[tuple, tuple]]:
 # --- 3. crop ---------------------------------------------------------------------------
 
 
-def _crop_to_ink(masks: Image.Image, rng: np.random.Generator) -> Image.Image:
+def _crop_to_ink(masks: Image.Image, rng: np.random.Generator, left_neighbour=False, right_neighbour=False) -> Image.Image:
     """Crops around the ink with small random margins, now and then shaving a pixel off,
-    as hand-drawn or detected word boxes do."""
-    ink_box = masks.getbbox()
+    as hand-drawn or detected word boxes do. With neighbours, the box spans the word's own
+    ink (the fourth band) across and all ink down, and reaches into the neighbours' space
+    by up to about half the text height, so that often a sliver of a letter shows."""
+    ink_box = Image.merge("RGB", masks.split()[:3]).getbbox() if masks.mode == "CMYK" else masks.getbbox()
     if ink_box is None:
         return masks
     left, top, right, bottom = ink_box
+    if masks.mode == "CMYK":
+        word_box = masks.getchannel(3).getbbox() or ink_box
+        left, right = word_box[0], word_box[2]
     text_height = bottom - top
     margins = text_height * (rng.beta(1.2, 4.0, size=4) * np.array([0.35, 0.3, 0.35, 0.3]) - 0.02)
+    reach = text_height * rng.uniform(0.2, 0.55, size=2)
+    margins[0] = reach[0] if left_neighbour else margins[0]
+    margins[2] = reach[1] if right_neighbour else margins[2]
     box = (
         int(round(left - margins[0])),
         int(round(top - margins[1])),
