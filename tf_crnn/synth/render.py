@@ -256,7 +256,9 @@ def _mesh(out_size, offset, inverse, bend, center) -> List[Tuple[tuple, tuple]]:
 # --- 3. crop ---------------------------------------------------------------------------
 
 
-def _crop_to_ink(masks: Image.Image, rng: np.random.Generator, left_neighbour=False, right_neighbour=False) -> Image.Image:
+def _crop_to_ink(
+    masks: Image.Image, rng: np.random.Generator, left_neighbour: bool = False, right_neighbour: bool = False
+) -> Image.Image:
     """Crops around the ink with small random margins, now and then shaving a pixel off,
     as hand-drawn or detected word boxes do. With neighbours, the box spans the word's own
     ink (the fourth band) across and all ink down, and reaches into the neighbours' space
