@@ -263,7 +263,7 @@ def _crop_to_ink(
     as hand-drawn or detected word boxes do. With neighbours, the box spans the word's own
     ink (the fourth band) across and all ink down, and reaches into the neighbours' space
     by up to about half the text height, so that often a sliver of a letter shows."""
-    ink_box = Image.merge("RGB", masks.split()[:3]).getbbox() if masks.mode == "CMYK" else masks.getbbox()
+    ink_box = masks.getbbox()  # the word's band lies inside the glyph and border bands
     if ink_box is None:
         return masks
     left, top, right, bottom = ink_box
