@@ -31,6 +31,8 @@ setup(
         "pillow>=10.1",
         "absl-py>=1.0",
         "english-words>=2.0,<3",
+        # Its word list (inflected forms) and web word counts feed the synthetic words.
+        "wordsegment==1.3.1",
         "matplotlib>=3.7,<3.11",
     ],
     extras_require={

@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from tf_crnn.errors import ConfigError, DataError
 from tf_crnn.synth.fonts import find_fonts
 from tf_crnn.synth.generate import generate, main, read_charset
 from tf_crnn.synth.render import render_word
-from tf_crnn.synth.words import WordSampler
+from tf_crnn.synth.words import WordSampler, dictionary_words
 
 LOWER = "0123456789abcdefghijklmnopqrstuvwxyz"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,6 +53,17 @@ def test_mixed_case_labels_have_both_cases():
     sampler = WordSampler(LOWER + LOWER.upper(), np.random.default_rng(0), case="mixed")
     labels = [sampler.sample() for _ in range(300)]
     assert any(label.islower() for label in labels) and any(label.isupper() for label in labels)
+
+
+def test_common_words_recur_and_inflected_forms_occur():
+    # Drawn uniformly by length from 337k words, these five would together turn up about
+    # once in 10,000 labels; half the words follow web frequencies, so they recur.
+    sampler = WordSampler("abcdefghijklmnopqrstuvwxyz", np.random.default_rng(0), digit_fraction=0, random_fraction=0)
+    labels = Counter(sampler.sample() for _ in range(10000))
+    assert sum(labels[word] for word in ("the", "and", "with", "this", "you")) >= 10
+    # Plurals and inflected forms that web2 lacks ("gifts", "opened") are drawn too.
+    web2 = set(dictionary_words())
+    assert sum(n for word, n in labels.items() if word not in web2) >= 1000
 
 
 def test_caseless_charset_draws_words_in_any_case():

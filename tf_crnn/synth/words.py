@@ -1,11 +1,16 @@
 """The text of synthetic samples: dictionary words, numbers and random strings.
 
-Most samples are English words (the `web2` list of the `english-words` package, 234k
-words), so the model learns the letter statistics of real text. Digit strings and a few
-strings drawn uniformly from the charset make sure every character of the charset
-occurs, including ones no dictionary word has (digits, punctuation, accents).
-Word lengths follow a prior that favours short words, as scene text does, rather than
-the dictionary's own distribution, where 9-letter words are the most common.
+Most samples are English words, so the model learns the letter statistics of real text.
+The vocabulary is the `web2` list of the `english-words` package (234k words) plus the
+plurals and inflected forms web2 leaves out ("gifts", "ladies", "opened"), from the word
+list of the `wordsegment` package (337k words in all). Half the words are drawn by how
+often they occur in English web text, so common words ("open", "street", "the") recur as
+they do on signs and pages; the other half are drawn uniformly, with word lengths from a
+prior that favours short words, as scene text does, rather than the vocabulary's own
+distribution, where 9-letter words are the most common.
+Digit strings and a few strings drawn uniformly from the charset make sure every
+character of the charset occurs, including ones no word has (digits, punctuation,
+accents).
 """
 
 import functools
@@ -24,6 +29,12 @@ _MIXED_LABEL_STYLE_P = (0.4, 0.3, 0.25, 0.05)
 # word in any case while the label stays lower case: scene text is often capitalised.
 _CASELESS_DISPLAY_STYLE_P = (0.45, 0.2, 0.35, 0.0)
 _PUNCTUATION_FRACTION = 0.08
+# Share of dictionary words drawn by frequency rather than uniformly by length.
+_COMMON_WORD_SHARE = 0.5
+# Web counts span nine orders of magnitude; drawing by count ** 0.5 keeps common words
+# frequent (the 10,000 most common make about half of these draws) without letting "the"
+# and "of" crowd out the rest (the 100 most common make 4%).
+_FREQUENCY_EXPONENT = 0.5
 # The marks that stick to words in real text; others occur only in random strings.
 _WORD_PUNCTUATION = ".,'-!?:;\"()&"
 # Scene-text benchmarks label "HOT!" or "TEL:" as HOT and TEL, and so do alphanumeric
@@ -36,10 +47,31 @@ _LEADING_MARKS = "\"'(#"
 
 @functools.lru_cache(maxsize=1)
 def dictionary_words() -> Tuple[str, ...]:
-    """The English word list, sorted so that a seed gives the same words in every process."""
+    """The English word list (web2), sorted so that a seed gives the same words in every
+    process; also the lexicon decoder's built-in lexicon."""
     from english_words import get_english_words_set
 
     return tuple(sorted(get_english_words_set(["web2"], lower=True, alpha=True)))
+
+
+@functools.lru_cache(maxsize=1)
+def rendering_vocabulary() -> Tuple[str, ...]:
+    """web2 plus the inflected forms of `wordsegment`'s word list, sorted."""
+    from wordsegment import Segmenter
+
+    with open(Segmenter.WORDS_FILENAME, encoding="utf-8") as handle:
+        inflected = {word for word in handle.read().split() if word.isalpha()}
+    return tuple(sorted(inflected.union(dictionary_words())))
+
+
+@functools.lru_cache(maxsize=1)
+def web_counts() -> Dict[str, int]:
+    """How often each word occurs in Google's trillion-word web corpus (the unigram counts
+    `wordsegment` ships: its 333k most common tokens, web junk included; only the ones in
+    the vocabulary are ever drawn)."""
+    from wordsegment import Segmenter
+
+    return {word: int(count) for word, count in Segmenter.parse(Segmenter.UNIGRAMS_FILENAME).items()}
 
 
 def length_prior(lengths: List[int]) -> np.ndarray:
@@ -81,6 +113,7 @@ class WordSampler:
         self.leading_marks = "".join(c for c in _LEADING_MARKS if c not in self.charset)
         self.case_sensitive = any(c != c.swapcase() and c.swapcase() in self.charset for c in self.charset)
         self.buckets = _words_by_length(self.charset, min_len, max_len)
+        self.common_words, self.common_cdf = _common_words(self.charset, min_len, max_len)
         self.word_lengths = sorted(self.buckets)
         self.word_length_p = length_prior(self.word_lengths) if self.buckets else None
         self.string_lengths = list(range(min_len, max_len + 1))
@@ -133,10 +166,14 @@ class WordSampler:
         return shares / shares.sum()
 
     def _dictionary_word(self) -> str:
-        length = self.word_lengths[self.rng.choice(len(self.word_lengths), p=self.word_length_p)]
-        bucket = self.buckets[length]
-        word = self._fit_case(bucket[self.rng.integers(len(bucket))])
-        return self._maybe_punctuate(word)
+        if self.common_words and self.rng.random() < _COMMON_WORD_SHARE:
+            index = min(int(np.searchsorted(self.common_cdf, self.rng.random(), side="right")), len(self.common_words) - 1)
+            word = self.common_words[index]
+        else:
+            length = self.word_lengths[self.rng.choice(len(self.word_lengths), p=self.word_length_p)]
+            bucket = self.buckets[length]
+            word = bucket[self.rng.integers(len(bucket))]
+        return self._maybe_punctuate(self._fit_case(word))
 
     def _random_string(self, alphabet: str) -> str:
         length = self.string_lengths[self.rng.choice(len(self.string_lengths), p=self.string_length_p)]
@@ -179,14 +216,33 @@ def _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fra
 
 @functools.lru_cache(maxsize=8)
 def _words_by_length(charset: str, min_len: int, max_len: int) -> Dict[int, List[str]]:
-    """The dictionary words the charset can spell in some case, by length; kept per process
-    because filtering the 234k words takes half a second and every shard needs them."""
-    allowed = set(charset)
+    """The vocabulary words the charset can spell in some case, by length; kept per process
+    because filtering the 337k words takes about a second and every shard needs them."""
     buckets: Dict[int, List[str]] = {}
-    for word in dictionary_words():
-        if min_len <= len(word) <= max_len and all(c in allowed or c.upper() in allowed for c in word):
+    for word in rendering_vocabulary():
+        if _spells(charset, word, min_len, max_len):
             buckets.setdefault(len(word), []).append(word)
     return buckets
+
+
+@functools.lru_cache(maxsize=8)
+def _common_words(charset: str, min_len: int, max_len: int) -> Tuple[List[str], np.ndarray]:
+    """The vocabulary words the charset can spell that have a web count, most common
+    first, and the cumulative distribution of drawing them by count ** exponent."""
+    vocabulary = set(rendering_vocabulary())
+    counted = sorted(
+        ((count, word) for word, count in web_counts().items() if word in vocabulary and _spells(charset, word, min_len, max_len)),
+        reverse=True,
+    )
+    if not counted:
+        return [], np.zeros(0)
+    weights = np.array([count for count, _ in counted], np.float64) ** _FREQUENCY_EXPONENT
+    return [word for _, word in counted], np.cumsum(weights) / weights.sum()
+
+
+def _spells(charset: str, word: str, min_len: int, max_len: int) -> bool:
+    """Whether `word` has an allowed length and every letter in the charset in some case."""
+    return min_len <= len(word) <= max_len and all(c in charset or c.upper() in charset for c in word)
 
 
 def _apply_case(text: str, style: str, rng: np.random.Generator) -> str:
