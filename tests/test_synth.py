@@ -99,9 +99,10 @@ def test_a_crop_between_neighbours_keeps_the_word_and_shows_slivers_of_them(font
     with_slivers = 0
     for seed in range(20):
         rng = np.random.default_rng(seed)
-        masks = render._draw_masks("cab", font, rng, "bb ", " aa")
+        around = render._Surroundings(left="bb ", right=" aa")
+        masks = render._draw_masks("cab", font, rng, around)
         line, word = masks.getbbox(), masks.getchannel(3).getbbox()
-        crop = render._crop_to_ink(masks, rng, True, True)
+        crop = render._crop_to_ink(masks, rng, around)
         bands = np.asarray(crop)
         inside = crop.getchannel(3).getbbox()
         # The whole word is in the crop, the whole line is not.
@@ -110,6 +111,28 @@ def test_a_crop_between_neighbours_keeps_the_word_and_shows_slivers_of_them(font
         outside_word = np.concatenate([bands[:, : inside[0], 0], bands[:, inside[2] :, 0]], axis=1)
         with_slivers += outside_word.size > 0 and outside_word.max() > 128
     assert 4 <= with_slivers <= 19, with_slivers
+
+
+def test_a_crop_between_lines_keeps_the_word_and_shows_edges_of_the_lines(fonts):
+    from tf_crnn.synth import render
+    from tf_crnn.synth.fonts import load_font
+
+    font = load_font(fonts[0], 40)
+    with_edges = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        around = render._Surroundings(above="bacab", below="cabba")
+        masks = render._warp(render._draw_masks("cab", font, rng, around), rng, line_height=font.size)
+        everything, word = masks.getbbox(), masks.getchannel(3).getbbox()
+        crop = render._crop_to_ink(masks, rng, around)
+        inside = crop.getchannel(3).getbbox()
+        # The word is in the crop (but for the pixel a tight box may shave), most of the lines are not.
+        assert inside[3] - inside[1] >= word[3] - word[1] - 1 and inside[2] - inside[0] >= word[2] - word[0] - 1
+        assert crop.height < 0.7 * (everything[3] - everything[1])
+        bands = np.asarray(crop)
+        lines_ink = (bands[..., 0] > 128) & (bands[..., 3] < 64)
+        with_edges += lines_ink[: inside[1]].any() or lines_ink[inside[3] :].any()
+    assert with_edges >= 12, with_edges
 
 
 def test_render_is_deterministic_for_a_seed(fonts):

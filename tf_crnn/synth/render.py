@@ -7,7 +7,8 @@ A sample is made in steps, each with random strength and driven only by the give
    glyphs, an optional border around them and an optional shadow;
 2. warp the masks at once (slant, stretch, rotation, perspective, arc-shaped bending);
 3. crop tightly around the ink, with small random margins; now and then the word has
-   neighbours (letters of the next words on the line) and the crop reaches into them;
+   neighbours (letters of the next words on its line, or lines of text above or below
+   it) and the crop cuts into them;
 4. paint a background (flat, gradient, procedural texture, blended random shapes) and
    composite shadow, border and text onto it in colours of random contrast, dark on
    light or light on dark;
@@ -20,7 +21,8 @@ Only Pillow and numpy are used; a 100x32 word takes a couple of milliseconds.
 import colorsys
 import io
 import math
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -36,6 +38,25 @@ _MESH_ROWS = 3
 # Share of words drawn between neighbouring letters that the crop cuts into, as word
 # boxes in photographs often do; a model that never saw them reads a sliver as an i or l.
 _NEIGHBOUR_FRACTION = 0.15
+# Share of words drawn with a line of text close above or below them, as on signs, labels
+# and pages, so that the crop shows the tops or bottoms of that line's letters.
+_LINE_FRACTION = 0.1
+# The empty space between the word's ink and a line's, in word heights: tight leading.
+_LINE_GAP = (0.05, 0.3)
+
+
+@dataclass(frozen=True)
+class _Surroundings:
+    """Text drawn around the word on the same surface: letters of the neighbouring words
+    on its line (`left`, `right`, with their spaces) and lines `above` and `below` it."""
+
+    left: str = ""
+    right: str = ""
+    above: str = ""
+    below: str = ""
+
+    def __bool__(self) -> bool:
+        return any((self.left, self.right, self.above, self.below))
 
 
 def render_word(
@@ -48,10 +69,10 @@ def render_word(
     """
     size = max(8, int(round(height * rng.uniform(0.85, 1.6))))
     font = load_font(_pick_font(text, rng, fonts), size)
-    left, right = _neighbours(text, rng)
-    masks = _draw_masks(text, font, rng, left, right)
-    masks = _warp(masks, rng)
-    masks = _crop_to_ink(masks, rng, bool(left), bool(right))
+    around = _surroundings(text, rng)
+    masks = _draw_masks(text, font, rng, around)
+    masks = _warp(masks, rng, line_height=font.size)
+    masks = _crop_to_ink(masks, rng, around)
     alpha = np.asarray(masks, np.float32)[..., :3] / 255.0
     channels = 3 if color else 1
     palette = _Palette(rng, channels)
@@ -74,23 +95,33 @@ def _pick_font(text: str, rng: np.random.Generator, fonts: List[str]) -> str:
 # --- 1. text masks ---------------------------------------------------------------------
 
 
-def _neighbours(text: str, rng: np.random.Generator) -> Tuple[str, str]:
-    """("", "") or the letters of neighbouring words, with their spaces, to draw left and
-    right of `text`: made of `text`'s own characters, which the chosen font has."""
+def _surroundings(text: str, rng: np.random.Generator) -> _Surroundings:
+    """Usually nothing; sometimes letters of neighbouring words left and right of `text`,
+    or lines above or below it, all made of `text`'s own characters, which the chosen
+    font has."""
     chars = [c for c in text if not c.isspace()]
-    if not chars or rng.random() >= _NEIGHBOUR_FRACTION:
-        return "", ""
-    sides = rng.choice(3, p=(0.4, 0.4, 0.2))  # left only, right only, both
-    left = "".join(rng.choice(chars, size=rng.integers(1, 4))) + " " if sides in (0, 2) else ""
-    right = " " + "".join(rng.choice(chars, size=rng.integers(1, 4))) if sides in (1, 2) else ""
-    return left, right
+    neighbours, lines = rng.random() < _NEIGHBOUR_FRACTION, rng.random() < _LINE_FRACTION
+    if not chars or not (neighbours or lines):
+        return _Surroundings()
+    left = right = above = below = ""
+    if neighbours:
+        sides = rng.choice(3, p=(0.4, 0.4, 0.2))  # left only, right only, both
+        left = "".join(rng.choice(chars, size=rng.integers(1, 4))) + " " if sides in (0, 2) else ""
+        right = " " + "".join(rng.choice(chars, size=rng.integers(1, 4))) if sides in (1, 2) else ""
+    if lines:
+        sides = rng.choice(3, p=(0.4, 0.4, 0.2))  # above only, below only, both
+        length = (len(chars) // 2 + 1, 2 * len(chars) + 3)
+        above = "".join(rng.choice(chars, size=rng.integers(*length))) if sides in (0, 2) else ""
+        below = "".join(rng.choice(chars, size=rng.integers(*length))) if sides in (1, 2) else ""
+    return _Surroundings(left, right, above, below)
 
 
-def _draw_masks(text: str, font, rng: np.random.Generator, left: str = "", right: str = "") -> Image.Image:
-    """Draws the glyph, border and shadow masks of `left + text + right` into the bands of
-    one RGB image; with neighbours, a fourth band (a CMYK image, which Pillow warps band by
-    band, unlike RGBA) holds the glyphs and border of `text` alone, for the crop."""
-    word, text = text, left + text + right
+def _draw_masks(text: str, font, rng: np.random.Generator, around: _Surroundings = _Surroundings()) -> Image.Image:
+    """Draws the glyph, border and shadow masks of `text` and what is `around` it into the
+    bands of one RGB image; with surroundings, a fourth band (a CMYK image, which Pillow
+    warps band by band, unlike RGBA) holds the glyphs and border of `text` alone, for the
+    crop. Lines above and below are shifted sideways at random, as on real signs."""
+    word, line = text, around.left + text + around.right
     size = font.size
     spacing = size * rng.uniform(-0.04, 0.3) if rng.random() < 0.25 else 0.0
     stroke = max(1, int(round(size * rng.uniform(0.03, 0.09)))) if rng.random() < 0.2 else 0
@@ -98,57 +129,80 @@ def _draw_masks(text: str, font, rng: np.random.Generator, left: str = "", right
     shadow_shift = size * rng.uniform(0.03, 0.1) * np.array([rng.uniform(-0.5, 1.0), rng.uniform(0.3, 1.0)])
     ascent, descent = font.getmetrics()
     margin = stroke + int(size * 0.2) + 2
-    advances = [font.getlength(c) + spacing for c in text] if spacing else None
-    text_width = sum(advances) if spacing else font.getlength(text)
-    width = int(text_width + 2 * margin + size * 0.5)
-    canvas = (max(width, 1), ascent + descent + 2 * margin)
-    origin = (margin + size * 0.1, margin + ascent)
 
-    fill = _text_mask(canvas, text, font, origin, advances, 0)
-    border = _text_mask(canvas, text, font, origin, advances, stroke) if stroke else Image.new("L", canvas)
+    def advances(string):
+        return [font.getlength(c) + spacing for c in string] if spacing else None
+
+    def length(string):
+        return sum(advances(string)) if spacing else font.getlength(string)
+
+    # Baseline origins relative to the main line's, then moved into a canvas that holds all.
+    # Lines above and below are placed by their ink, a small gap from the word's.
+    line_width = length(line)
+    pieces = [(line, 0.0, 0.0)]
+    for string, direction in ((around.above, -1), (around.below, 1)):
+        if string:
+            _, word_top, _, word_bottom = font.getbbox(word, anchor="ls")
+            shift = rng.uniform(-0.5, 0.5) * line_width + (line_width - length(string)) / 2
+            gap = (word_bottom - word_top) * rng.uniform(*_LINE_GAP) + 2 * stroke
+            _, ink_top, _, ink_bottom = font.getbbox(string, anchor="ls")
+            baseline = word_top - gap - ink_bottom if direction < 0 else word_bottom + gap - ink_top
+            pieces.append((string, shift, baseline))
+    left_edge = min(x for _, x, _ in pieces)
+    right_edge = max(x + length(string) for string, x, _ in pieces)
+    top, bottom = min(y for _, _, y in pieces), max(y for _, _, y in pieces)
+    canvas = (max(int(right_edge - left_edge + 2 * margin + size * 0.5), 1), int(bottom - top) + ascent + descent + 2 * margin)
+    origin = (margin + size * 0.1 - left_edge, margin + ascent - top)
+    placed = [(string, (origin[0] + x, origin[1] + y), advances(string)) for string, x, y in pieces]
+
+    fill = _text_mask(canvas, placed, font, 0)
+    border = _text_mask(canvas, placed, font, stroke) if stroke else Image.new("L", canvas)
     if has_shadow:
-        shifted = (origin[0] + shadow_shift[0], origin[1] + shadow_shift[1])
-        shadow = _text_mask(canvas, text, font, shifted, advances, stroke)
+        shifted = [(string, (x + shadow_shift[0], y + shadow_shift[1]), adv) for string, (x, y), adv in placed]
+        shadow = _text_mask(canvas, shifted, font, stroke)
         shadow = shadow.filter(ImageFilter.GaussianBlur(size * rng.uniform(0.0, 0.08)))
     else:
         shadow = Image.new("L", canvas)
-    if not (left or right):
+    if not around:
         return Image.merge("RGB", (fill, border, shadow))
-    skip = sum(advances[: len(left)]) if spacing else font.getlength(left)
-    word_origin = (origin[0] + skip, origin[1])
-    word_advances = advances[len(left) : len(left) + len(word)] if spacing else None
-    core = _text_mask(canvas, word, font, word_origin, word_advances, stroke)
+    skip = length(around.left)
+    word_advances = advances(line)[len(around.left) : len(around.left) + len(word)] if spacing else None
+    core = _text_mask(canvas, [(word, (origin[0] + skip, origin[1]), word_advances)], font, stroke)
     return Image.merge("CMYK", (fill, border, shadow, core))
 
 
-def _text_mask(canvas, text, font, origin, advances, stroke) -> Image.Image:
-    """One mask of `text` drawn from its baseline at `origin`: letter by letter at the
-    given `advances` when the spacing is changed, else in one call."""
+def _text_mask(canvas, placed, font, stroke) -> Image.Image:
+    """One mask of the `placed` strings, each (text, baseline origin, advances): drawn
+    letter by letter at the given advances when the spacing is changed, else in one call."""
     mask = Image.new("L", canvas)
     draw = ImageDraw.Draw(mask)
-    if advances is None:
-        draw.text(origin, text, fill=255, font=font, anchor="ls", stroke_width=stroke, stroke_fill=255)
-        return mask
-    x, y = origin
-    for char, advance in zip(text, advances):
-        draw.text((x, y), char, fill=255, font=font, anchor="ls", stroke_width=stroke, stroke_fill=255)
-        x += advance
+    for text, origin, advances in placed:
+        if advances is None:
+            draw.text(origin, text, fill=255, font=font, anchor="ls", stroke_width=stroke, stroke_fill=255)
+            continue
+        x, y = origin
+        for char, advance in zip(text, advances):
+            draw.text((x, y), char, fill=255, font=font, anchor="ls", stroke_width=stroke, stroke_fill=255)
+            x += advance
     return mask
 
 
 # --- 2. geometry -----------------------------------------------------------------------
 
 
-def _warp(masks: Image.Image, rng: np.random.Generator) -> Image.Image:
+def _warp(masks: Image.Image, rng: np.random.Generator, line_height: Optional[float] = None) -> Image.Image:
     """Applies a random projective transform and, sometimes, an arc bend in one resampling.
 
+    Rotation and bend are sized by `line_height` (default: the masks' height), so that
+    lines drawn above or below the word do not make its own line turn or bend more.
     Without a bend this is one Pillow PERSPECTIVE transform. With one, the map from output
     to input pixels is sampled on a coarse grid and handed to Pillow's MESH transform.
     """
     width, height = masks.size
+    line_height = min(height, line_height or height)
     center = np.array([width / 2.0, height / 2.0])
-    matrix = _random_homography(rng, width, height)
-    bend = _random_bend(rng, width, height)
+    matrix = _random_homography(rng, width, line_height, center)
+    bend = _random_bend(rng, width, line_height)
     outline = _forward(_outline_points(width, height), matrix, bend, center)
     low = np.floor(outline.min(axis=0)) - 1
     out_size = tuple(int(v) for v in np.ceil(outline.max(axis=0) - low) + 2)
@@ -161,8 +215,8 @@ def _warp(masks: Image.Image, rng: np.random.Generator) -> Image.Image:
     return masks.transform(out_size, Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
 
 
-def _random_homography(rng: np.random.Generator, width: float, height: float) -> np.ndarray:
-    """Slant, horizontal stretch, rotation and a mild perspective tilt, about the centre.
+def _random_homography(rng: np.random.Generator, width: float, height: float, center: np.ndarray) -> np.ndarray:
+    """Slant, horizontal stretch, rotation and a mild perspective tilt, about `center`.
 
     The rotation of a long word is kept small enough that it rises by at most about half
     its height across its length, or the crop would be mostly background.
@@ -177,8 +231,8 @@ def _random_homography(rng: np.random.Generator, width: float, height: float) ->
     shape = np.array([[stretch, slant, 0], [0, 1, 0], [0, 0, 1]])
     rotate = np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]])
     tilt = np.array([[1, 0, 0], [0, 1, 0], [tilt_x, tilt_y, 1]])
-    to_center = np.array([[1, 0, -width / 2], [0, 1, -height / 2], [0, 0, 1]])
-    from_center = np.array([[1, 0, width / 2], [0, 1, height / 2], [0, 0, 1]])
+    to_center = np.array([[1, 0, -center[0]], [0, 1, -center[1]], [0, 0, 1]])
+    from_center = np.array([[1, 0, center[0]], [0, 1, center[1]], [0, 0, 1]])
     return from_center @ tilt @ rotate @ shape @ to_center
 
 
@@ -256,13 +310,13 @@ def _mesh(out_size, offset, inverse, bend, center) -> List[Tuple[tuple, tuple]]:
 # --- 3. crop ---------------------------------------------------------------------------
 
 
-def _crop_to_ink(
-    masks: Image.Image, rng: np.random.Generator, left_neighbour: bool = False, right_neighbour: bool = False
-) -> Image.Image:
+def _crop_to_ink(masks: Image.Image, rng: np.random.Generator, around: _Surroundings = _Surroundings()) -> Image.Image:
     """Crops around the ink with small random margins, now and then shaving a pixel off,
-    as hand-drawn or detected word boxes do. With neighbours, the box spans the word's own
-    ink (the fourth band) across and all ink down, and reaches into the neighbours' space
-    by up to about half the text height, so that often a sliver of a letter shows."""
+    as hand-drawn or detected word boxes do. With surroundings, the box spans the word's
+    own ink (the fourth band) across, and down too when there are lines above or below
+    (else all the ink of its line, as a box around a line's words would); beside
+    neighbouring letters it reaches into their space by up to about half the text height,
+    so that often a sliver of a letter shows, as do the edges of close lines."""
     ink_box = masks.getbbox()  # the word's band lies inside the glyph and border bands
     if ink_box is None:
         return masks
@@ -270,11 +324,18 @@ def _crop_to_ink(
     if masks.mode == "CMYK":
         word_box = masks.getchannel(3).getbbox() or ink_box
         left, right = word_box[0], word_box[2]
+        if around.above or around.below:
+            top, bottom = word_box[1], word_box[3]
     text_height = bottom - top
     margins = text_height * (rng.beta(1.2, 4.0, size=4) * np.array([0.35, 0.3, 0.35, 0.3]) - 0.02)
     reach = text_height * rng.uniform(0.2, 0.55, size=2)
-    margins[0] = reach[0] if left_neighbour else margins[0]
-    margins[2] = reach[1] if right_neighbour else margins[2]
+    margins[0] = reach[0] if around.left else margins[0]
+    margins[2] = reach[1] if around.right else margins[2]
+    if around.above or around.below:
+        gaps = _gaps_to_lines(masks, (left, top, right, bottom))
+        slivers = text_height * rng.uniform(0.0, 0.2, size=2)
+        margins[1] = gaps[0] + slivers[0] if around.above and gaps[0] is not None else margins[1]
+        margins[3] = gaps[1] + slivers[1] if around.below and gaps[1] is not None else margins[3]
     box = (
         int(round(left - margins[0])),
         int(round(top - margins[1])),
@@ -282,6 +343,17 @@ def _crop_to_ink(
         int(round(bottom + margins[3])),
     )
     return masks.crop(box)
+
+
+def _gaps_to_lines(masks: Image.Image, word_box: Tuple[int, int, int, int]) -> Tuple[Optional[int], Optional[int]]:
+    """Distances from the word's box up to the nearest ink of the line above and down to
+    that of the line below, within the word's columns (None where there is none)."""
+    left, top, right, bottom = word_box
+    bands = np.asarray(masks)[:, left:right]
+    other_rows = ((bands[..., _FILL] > 64) & (bands[..., 3] < 64)).any(axis=1)
+    above = np.flatnonzero(other_rows[:top])
+    below = np.flatnonzero(other_rows[bottom:])
+    return (int(top - above[-1]) if above.size else None, int(below[0]) if below.size else None)
 
 
 # --- 4. colours, background and compositing --------------------------------------------
