@@ -79,9 +79,13 @@ def test_marks_outside_the_charset_are_drawn_beside_words_but_never_labelled():
     assert 40 <= len(marked) <= 200
     assert all(text.lower().strip(".,!?:'\")(#") == "word" for text in marked)
     assert any(text.endswith("!") for text in marked) and any(text.startswith('"') for text in marked)
+    numbers = [sampler.display_form("599") for _ in range(1000)]
+    assert {"$599", "€599", "£599", "599%"} <= set(numbers)
+    assert 200 <= sum(text != "599" for text in numbers) <= 450
     # A charset that has the marks labels them when they occur: none is drawn unlabelled.
-    with_marks = WordSampler(LOWER + ".,!?:'\")(#", np.random.default_rng(0))
+    with_marks = WordSampler(LOWER + ".,!?:'\")(#$€£%", np.random.default_rng(0))
     assert all(with_marks.display_form("word").lower() == "word" for _ in range(500))
+    assert all(with_marks.display_form("599") == "599" for _ in range(500))
 
 
 def test_bad_sampler_settings_are_config_errors():

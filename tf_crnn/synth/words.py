@@ -43,6 +43,10 @@ _WORD_PUNCTUATION = ".,'-!?:;\"()&"
 _UNLABELLED_MARK_FRACTION = 0.1
 _TRAILING_MARKS = ".,!?:'\")"
 _LEADING_MARKS = "\"'(#"
+# Numbers on signs are mostly prices and percentages: "$599" must not read as 5599.
+_NUMBER_MARK_FRACTION = 0.3
+_CURRENCY_MARKS = "$€£"
+_NUMBER_TRAILING_MARKS = "%"
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,6 +115,8 @@ class WordSampler:
         self.punctuation = "".join(c for c in marks if c in _WORD_PUNCTUATION) or "".join(marks)
         self.trailing_marks = "".join(c for c in _TRAILING_MARKS if c not in self.charset)
         self.leading_marks = "".join(c for c in _LEADING_MARKS if c not in self.charset)
+        self.currency_marks = "".join(c for c in _CURRENCY_MARKS if c not in self.charset)
+        self.number_trailing_marks = "".join(c for c in _NUMBER_TRAILING_MARKS if c not in self.charset)
         self.case_sensitive = any(c != c.swapcase() and c.swapcase() in self.charset for c in self.charset)
         self.buckets = _words_by_length(self.charset, min_len, max_len)
         self.common_words, self.common_cdf = _common_words(self.charset, min_len, max_len)
@@ -140,7 +146,13 @@ class WordSampler:
         return self._maybe_add_unlabelled_mark(text)
 
     def _maybe_add_unlabelled_mark(self, text: str) -> str:
-        """Adds a mark outside the charset after (mostly) or before `text`, or quotes."""
+        """Adds a mark outside the charset after (mostly) or before `text`, or quotes; a
+        currency sign before a number, or a percent sign after it."""
+        if text.isdigit() and self.rng.random() < _NUMBER_MARK_FRACTION:
+            if self.currency_marks and (self.rng.random() < 0.75 or not self.number_trailing_marks):
+                return self.currency_marks[self.rng.integers(len(self.currency_marks))] + text
+            if self.number_trailing_marks:
+                return text + self.number_trailing_marks[self.rng.integers(len(self.number_trailing_marks))]
         if self.rng.random() >= _UNLABELLED_MARK_FRACTION:
             return text
         where = self.rng.random()
