@@ -85,11 +85,14 @@ def main():
     started = time.time()
     timings = {}
 
-    step("1/4 render 250,000 training and 2,000 validation words")
+    step(f"1/4 render {TRAIN_IMAGES:,} training and {VAL_IMAGES:,} validation words")
     render()
     timings["render_min"] = (time.time() - started) / 60
 
-    step("2/4 train (12,000 steps of 64; checkpoints chosen on the rendered validation words)")
+    with open(PARAMS, encoding="utf-8") as handle:
+        params = json.load(handle)
+    step(f"2/4 train ({params['train_steps']:,} steps of {params['batch_size']}; "
+         "checkpoints chosen on the rendered validation words)")
     mark = time.time()
     run([sys.executable, "-m", "tf_crnn.train", PARAMS])
     timings["train_min"] = (time.time() - mark) / 60
