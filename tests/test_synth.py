@@ -95,18 +95,26 @@ def test_bad_sampler_settings_are_config_errors():
         WordSampler(LOWER, np.random.default_rng(0), case="mixed")
 
 
-def test_a_crop_between_neighbours_keeps_the_word_and_shows_slivers_of_them(fonts):
+def _crops_of_cab(fonts, warp=False, **around):
+    """(masks before the crop, crop) of "cab" drawn in a 40-pixel font with `around` it,
+    one pair per seed 0..19, warped first if `warp`."""
     from tf_crnn.synth import render
     from tf_crnn.synth.fonts import load_font
 
     font = load_font(fonts[0], 40)
-    with_slivers = 0
+    surroundings = render._Surroundings(**around)
     for seed in range(20):
         rng = np.random.default_rng(seed)
-        around = render._Surroundings(left="bb ", right=" aa")
-        masks = render._draw_masks("cab", font, rng, around)
+        masks = render._draw_masks("cab", font, rng, surroundings)
+        if warp:
+            masks = render._warp(masks, rng, line_height=font.size)
+        yield masks, render._crop_to_ink(masks, rng, surroundings)
+
+
+def test_a_crop_between_neighbours_keeps_the_word_and_shows_slivers_of_them(fonts):
+    with_slivers = 0
+    for masks, crop in _crops_of_cab(fonts, left="bb ", right=" aa"):
         line, word = masks.getbbox(), masks.getchannel(3).getbbox()
-        crop = render._crop_to_ink(masks, rng, around)
         bands = np.asarray(crop)
         inside = crop.getchannel(3).getbbox()
         # The whole word is in the crop, the whole line is not.
@@ -118,17 +126,9 @@ def test_a_crop_between_neighbours_keeps_the_word_and_shows_slivers_of_them(font
 
 
 def test_a_crop_between_lines_keeps_the_word_and_shows_edges_of_the_lines(fonts):
-    from tf_crnn.synth import render
-    from tf_crnn.synth.fonts import load_font
-
-    font = load_font(fonts[0], 40)
     with_edges = 0
-    for seed in range(20):
-        rng = np.random.default_rng(seed)
-        around = render._Surroundings(above="bacab", below="cabba")
-        masks = render._warp(render._draw_masks("cab", font, rng, around), rng, line_height=font.size)
+    for masks, crop in _crops_of_cab(fonts, warp=True, above="bacab", below="cabba"):
         everything, word = masks.getbbox(), masks.getchannel(3).getbbox()
-        crop = render._crop_to_ink(masks, rng, around)
         inside = crop.getchannel(3).getbbox()
         # The word is in the crop (but for the pixel a tight box may shave), most of the lines are not.
         assert inside[3] - inside[1] >= word[3] - word[1] - 1 and inside[2] - inside[0] >= word[2] - word[0] - 1
