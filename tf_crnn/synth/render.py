@@ -166,7 +166,8 @@ def _draw_masks(text: str, font, rng: np.random.Generator, around: _Surroundings
     if not around:
         return Image.merge("RGB", (fill, border, shadow))
     skip = length(around.left)
-    word_advances = advances(line)[len(around.left) : len(around.left) + len(word)] if spacing else None
+    line_advances = placed[0][2]  # the main line's, measured once above
+    word_advances = line_advances[len(around.left) : len(around.left) + len(word)] if spacing else None
     core = _text_mask(canvas, [(word, (origin[0] + skip, origin[1]), word_advances)], font, stroke)
     return Image.merge("CMYK", (fill, border, shadow, core))
 
