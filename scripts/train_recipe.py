@@ -5,7 +5,7 @@
 1. render 250,000 training and 2,000 validation words with the project's renderer
    (separate seed streams; nothing is downloaded);
 2. train the CRNN of scripts/recipe_params.json (a slimmer conv stack than the paper's,
-   the paper's LSTMs, bf16 where the CPU has it) for 12,000 steps of 64; the Estimator
+   the paper's LSTMs, bf16 where the CPU has it) for 14,000 steps of 64; the Estimator
    keeps the checkpoint with the best validation accuracy (rendered words, never the
    benchmarks) as the "best" export;
 3. draw the training curve (recipe_run/training_curve.png);
