@@ -32,6 +32,7 @@ from quickstart import run, step  # the scripts folder is sys.path[0]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from tf_crnn.config import load_config  # noqa: E402
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
 from tf_crnn.predict import resolve_saved_model  # noqa: E402
 
@@ -89,9 +90,8 @@ def main():
     render()
     timings["render_min"] = (time.time() - started) / 60
 
-    with open(PARAMS, encoding="utf-8") as handle:
-        params = json.load(handle)
-    step(f"2/4 train ({params['train_steps']:,} steps of {params['batch_size']}; "
+    config = load_config(PARAMS)  # after rendering: it checks that the shards are there
+    step(f"2/4 train ({config.train_steps:,} steps of {config.batch_size}; "
          "checkpoints chosen on the rendered validation words)")
     mark = time.time()
     run([sys.executable, "-m", "tf_crnn.train", PARAMS])
