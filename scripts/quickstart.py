@@ -31,8 +31,17 @@ def step(title):
 
 
 def run(command):
+    """Runs one stage in its own process. A stage that fails has already printed why, so
+    this adds one line naming it (not a second traceback) and exits with its status; the
+    files of finished stages are kept, so running the script again resumes."""
     print("$ " + " ".join(command), flush=True)
-    subprocess.run(command, cwd=REPO, check=True)
+    status = subprocess.run(command, cwd=REPO).returncode
+    if status != 0:
+        how = f"exit status {status}" if status > 0 else f"killed by signal {-status}"
+        print(f"error: stage `{' '.join(command)}` failed ({how}); its output above says why. "
+              f"Run {os.path.basename(sys.argv[0])} again to resume (finished stages are kept).",
+              file=sys.stderr)
+        sys.exit(status if status > 0 else 1)
 
 
 def read_tsv(path):

@@ -54,3 +54,19 @@ def test_shipped_model_reads_words_with_no_training(tmp_path):
     result = run_module("tf_crnn.predict", tmp_path, "--json", check=True)
     readings = [row["text"] for row in json.loads(result.stdout)]
     assert sum(read == word for read, word in zip(readings, words)) >= 8, readings
+
+
+def test_a_failed_stage_ends_in_one_line_naming_it_not_a_traceback():
+    """The quickstart and the recipe run their stages as subprocesses; when one fails (bad
+    config, a killed trainer) the user sees the stage and how to resume, not a
+    CalledProcessError traceback."""
+    import subprocess
+
+    code = ("import sys; sys.path.insert(0, 'scripts'); from quickstart import run; "
+            "run([sys.executable, '-c', 'import sys; sys.exit(3)'])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: stage `") and "exit status 3" in lines[0]
+    assert "again to resume" in lines[0]
