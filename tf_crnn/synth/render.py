@@ -43,6 +43,11 @@ _NEIGHBOUR_FRACTION = 0.15
 _LINE_FRACTION = 0.1
 # The empty space between the word's ink and a line's, in word heights: tight leading.
 _LINE_GAP = (0.05, 0.3)
+# Share of words squeezed into condensed lettering, and how narrow (width factor): signs
+# and shop fronts use narrow letters that few installed fonts have, and a model that saw
+# none misreads them (rendered words squeezed to 0.65 of their width: 96.8% -> 86.4%).
+_CONDENSED_FRACTION = 0.3
+_CONDENSED_WIDTH = (0.5, 0.8)
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ def _warp(masks: Image.Image, rng: np.random.Generator, line_height: Optional[fl
 
 
 def _random_homography(rng: np.random.Generator, width: float, height: float, center: np.ndarray) -> np.ndarray:
-    """Slant, horizontal stretch, rotation and a mild perspective tilt, about `center`.
+    """Slant, horizontal stretch (or condensing), rotation and a mild perspective tilt, about `center`.
 
     The rotation of a long word is kept small enough that it rises by at most about half
     its height across its length, or the crop would be mostly background.
@@ -225,7 +230,10 @@ def _random_homography(rng: np.random.Generator, width: float, height: float, ce
     max_angle = math.atan(0.6 * height / width)
     angle = float(np.clip(rng.normal(0.0, math.radians(2.5)), -max_angle, max_angle)) if rng.random() < 0.5 else 0.0
     slant = rng.uniform(-0.35, 0.35) if rng.random() < 0.25 else 0.0
-    stretch = math.exp(rng.uniform(-0.25, 0.2))
+    if rng.random() < _CONDENSED_FRACTION:
+        stretch = rng.uniform(*_CONDENSED_WIDTH)
+    else:
+        stretch = math.exp(rng.uniform(-0.25, 0.2))
     tilt_x = rng.uniform(-0.12, 0.12) / (width / 2) if rng.random() < 0.3 else 0.0
     tilt_y = rng.uniform(-0.1, 0.1) / (height / 2) if rng.random() < 0.3 else 0.0
     cos, sin = math.cos(angle), math.sin(angle)
