@@ -19,12 +19,19 @@ LOG_EVERY = 25
 STEP_LINE = re.compile(r"loss = [0-9.e+-]+, step = (\d+)")
 
 
+def _as_in_a_terminal():
+    """Ctrl-C as a user at a terminal has it. When the tests run as a shell's background job
+    (`make test &`, a CI runner), SIGINT arrives ignored and exec keeps it ignored, so the
+    launcher would never see the Ctrl-C the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cluster(config, model_dir, log_path, *extra):
     """The launcher in its own session, so the test can stop it and everything it started."""
     log = open(log_path, "w")
     process = subprocess.Popen([sys.executable, LAUNCHER, config, "--model_dir", str(model_dir), *extra],
                                stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
-                               env=dict(os.environ, PYTHONPATH=REPO))
+                               env=dict(os.environ, PYTHONPATH=REPO), preexec_fn=_as_in_a_terminal)
     log.close()
     return process
 
