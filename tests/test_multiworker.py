@@ -21,7 +21,7 @@ STEP_LINE = re.compile(r"loss = [0-9.e+-]+, step = (\d+)")
 
 def _as_in_a_terminal():
     """Ctrl-C as a user at a terminal has it. When the tests run as a shell's background job
-    (`make test &`, a CI runner), SIGINT arrives ignored and exec keeps it ignored, so the
+    (`make test &`, some CI runners), SIGINT arrives ignored and exec keeps it ignored, so the
     launcher would never see the Ctrl-C the test sends."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
