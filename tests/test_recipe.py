@@ -70,3 +70,30 @@ def test_a_failed_stage_ends_in_one_line_naming_it_not_a_traceback():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: stage `") and "exit status 3" in lines[0]
     assert "again to resume" in lines[0]
+
+
+def test_distortion_check_reads_rendered_words_narrower_and_bent(tmp_path):
+    """scripts/distortion_check.py, the rendered-only measure behind the renderer's levers:
+    the shipped model reads most words as drawn, and fewer when squeezed or bent hard."""
+    import subprocess
+
+    output = tmp_path / "distortion.json"
+    result = subprocess.run([sys.executable, os.path.join("scripts", "distortion_check.py"), "--words", "40",
+                             "--output", str(output)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(output.read_text())
+    assert set(figures["squeezed_width"]) == {"1.0", "0.8", "0.65", "0.5"}
+    assert set(figures["arc_bulge"]) == {"0.0", "0.5", "0.8", "1.2"}
+    drawn = figures["squeezed_width"]["1.0"]
+    assert drawn >= 0.75 and figures["arc_bulge"]["0.0"] == drawn
+    assert figures["squeezed_width"]["0.5"] < drawn and figures["arc_bulge"]["1.2"] < drawn
+
+
+def test_distortion_check_rejects_a_folder_without_a_model(tmp_path):
+    import subprocess
+
+    result = subprocess.run([sys.executable, os.path.join("scripts", "distortion_check.py"), str(tmp_path),
+                             "--output", str(tmp_path / "out.json")], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"no SavedModel in {tmp_path}" in result.stderr
+    assert not (tmp_path / "out.json").exists()

@@ -65,18 +65,22 @@ class _Surroundings:
 
 
 def render_word(
-    text: str, rng: np.random.Generator, fonts: List[str], height: int = 32, color: bool = False
+    text: str, rng: np.random.Generator, fonts: List[str], height: int = 32, color: bool = False,
+    bulge: Optional[float] = None,
 ) -> Image.Image:
     """Returns `text` rendered as a tight word crop: an 'L' image, or 'RGB' if `color`.
 
     `height` is the typical crop height: crops vary from about 0.8x to 2x of it, with the
-    width following the text, like real crops before a model resizes them.
+    width following the text, like real crops before a model resizes them. `bulge` forces
+    the arc bend (0 for none, else its bulge in text heights) instead of drawing it as the
+    training data does; one seed then gives the same word, font and colours at every
+    bulge, which is how scripts/distortion_check.py measures a model on bent words.
     """
     size = max(8, int(round(height * rng.uniform(0.85, 1.6))))
     font = load_font(_pick_font(text, rng, fonts), size)
     around = _surroundings(text, rng)
     masks = _draw_masks(text, font, rng, around)
-    masks = _warp(masks, rng, line_height=font.size)
+    masks = _warp(masks, rng, line_height=font.size, bulge=bulge)
     masks = _crop_to_ink(masks, rng, around)
     alpha = np.asarray(masks, np.float32)[..., :3] / 255.0
     channels = 3 if color else 1
@@ -196,7 +200,8 @@ def _text_mask(canvas, placed, font, stroke) -> Image.Image:
 # --- 2. geometry -----------------------------------------------------------------------
 
 
-def _warp(masks: Image.Image, rng: np.random.Generator, line_height: Optional[float] = None) -> Image.Image:
+def _warp(masks: Image.Image, rng: np.random.Generator, line_height: Optional[float] = None,
+          bulge: Optional[float] = None) -> Image.Image:
     """Applies a random projective transform and, sometimes, an arc bend in one resampling.
 
     Rotation and bend are sized by `line_height` (default: the masks' height), so that
@@ -208,7 +213,7 @@ def _warp(masks: Image.Image, rng: np.random.Generator, line_height: Optional[fl
     line_height = min(height, line_height or height)
     center = np.array([width / 2.0, height / 2.0])
     matrix = _random_homography(rng, width, line_height, center)
-    bend = _random_bend(rng, width, line_height)
+    bend = _random_bend(rng, width, line_height, bulge)
     outline = _forward(_outline_points(width, height), matrix, bend, center)
     low = np.floor(outline.min(axis=0)) - 1
     out_size = tuple(int(v) for v in np.ceil(outline.max(axis=0) - low) + 2)
@@ -245,18 +250,23 @@ def _random_homography(rng: np.random.Generator, width: float, height: float, ce
     return from_center @ tilt @ rotate @ shape @ to_center
 
 
-def _random_bend(rng: np.random.Generator, width: float, height: float):
+def _random_bend(rng: np.random.Generator, width: float, height: float, bulge: Optional[float] = None):
     """None, or (radius, side) of an arc: side +1 bends the word over a centre below it
     (like text around the top of a badge), -1 under a centre above it.
 
     The bulge of the arc is drawn relative to the text height, so long words bend as
-    much as short ones in the final crop.
+    much as short ones in the final crop. A given `bulge` (in text heights; 0: no arc)
+    takes the same draws whatever its value, so only the bend differs between them.
     """
-    if rng.random() >= 0.12:
+    if bulge is None:
+        if rng.random() >= 0.12:
+            return None
+        bulge = rng.uniform(0.1, 0.5)
+    side = 1.0 if rng.random() < 0.6 else -1.0
+    if bulge <= 0:
         return None
-    bulge = height * rng.uniform(0.1, 0.5)
-    span = min(1.6, 8.0 * bulge / width)
-    return width / span, 1.0 if rng.random() < 0.6 else -1.0
+    span = min(1.6, 8.0 * height * bulge / width)
+    return width / span, side
 
 
 def _outline_points(width: float, height: float) -> np.ndarray:
