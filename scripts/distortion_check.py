@@ -15,7 +15,6 @@ model is the shipped one.
 """
 
 import argparse
-import io
 import os
 import sys
 
@@ -23,17 +22,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from bench_common import write_result  # noqa: E402  (the scripts folder is sys.path[0])
+from tf_crnn.errors import ConfigError, exit_on_user_error  # noqa: E402
+from tf_crnn.predict import SHIPPED_MODEL  # noqa: E402
 
 CHARSET = "0123456789abcdefghijklmnopqrstuvwxyz"
 SQUEEZES = (1.0, 0.8, 0.65, 0.5)
 BULGES = (0.0, 0.5, 0.8, 1.2)
 BATCH = 64
-
-
-def encode(image):
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def squeezed(image, factor):
@@ -54,10 +49,11 @@ def render_set(labels, seed, bulge):
 
 def accuracy(recognizer, images, labels):
     from tf_crnn.metrics import normalize_alnum
+    from tf_crnn.synth.generate import encode_image
 
     read = []
     for start in range(0, len(images), BATCH):
-        outputs = recognizer.recognize_bytes([encode(image) for image in images[start:start + BATCH]])
+        outputs = recognizer.recognize_bytes([encode_image(image, "png") for image in images[start:start + BATCH]])
         read += [word.decode("utf-8") for word in outputs["words"]]
     return sum(normalize_alnum(r) == normalize_alnum(t) for r, t in zip(read, labels)) / len(labels)
 
@@ -86,23 +82,17 @@ def check(model_dir, words, seed):
     return result
 
 
+@exit_on_user_error
 def main():
-    from tf_crnn.errors import ConfigError, exit_on_user_error
-    from tf_crnn.predict import SHIPPED_MODEL
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", default=SHIPPED_MODEL, help="a SavedModel (default: the shipped one)")
     parser.add_argument("--words", type=int, default=400, help="rendered words per condition (default 400)")
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "distortion.json"))
     args = parser.parse_args()
-
-    def run():
-        if args.words < 1:
-            raise ConfigError(f"--words must be at least 1, got {args.words}")
-        write_result(check(args.model, args.words, args.seed), args.output)
-
-    exit_on_user_error(run)()
+    if args.words < 1:
+        raise ConfigError(f"--words must be at least 1, got {args.words}")
+    write_result(check(args.model, args.words, args.seed), args.output)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ model is the recipe's network."""
 
 import json
 import os
+import subprocess
 import sys
 
 from conftest import REPO
@@ -60,8 +61,6 @@ def test_a_failed_stage_ends_in_one_line_naming_it_not_a_traceback():
     """The quickstart and the recipe run their stages as subprocesses; when one fails (bad
     config, a killed trainer) the user sees the stage and how to resume, not a
     CalledProcessError traceback."""
-    import subprocess
-
     code = ("import sys; sys.path.insert(0, 'scripts'); from quickstart import run; "
             "run([sys.executable, '-c', 'import sys; sys.exit(3)'])")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
@@ -75,8 +74,6 @@ def test_a_failed_stage_ends_in_one_line_naming_it_not_a_traceback():
 def test_distortion_check_reads_rendered_words_narrower_and_bent(tmp_path):
     """scripts/distortion_check.py, the rendered-only measure behind the renderer's levers:
     the shipped model reads most words as drawn, and fewer when squeezed or bent hard."""
-    import subprocess
-
     output = tmp_path / "distortion.json"
     result = subprocess.run([sys.executable, os.path.join("scripts", "distortion_check.py"), "--words", "40",
                              "--output", str(output)], cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -90,8 +87,6 @@ def test_distortion_check_reads_rendered_words_narrower_and_bent(tmp_path):
 
 
 def test_distortion_check_rejects_a_folder_without_a_model(tmp_path):
-    import subprocess
-
     result = subprocess.run([sys.executable, os.path.join("scripts", "distortion_check.py"), str(tmp_path),
                              "--output", str(tmp_path / "out.json")], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
