@@ -19,6 +19,8 @@ from bench_common import write_result  # the scripts folder is sys.path[0]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from tf_crnn.errors import exit_on_user_error  # noqa: E402
+
 
 def _best_rate(fn, flops, repeats=10):
     fn()  # warm-up
@@ -76,6 +78,7 @@ def crnn_forward_flops(conv_channels, lstm_units, num_classes, height=32, width=
 
 
 
+@exit_on_user_error
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))

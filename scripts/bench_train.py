@@ -28,6 +28,8 @@ from bench_common import write_result  # the scripts folder is sys.path[0]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from tf_crnn.errors import exit_on_user_error  # noqa: E402  (no TensorFlow import: --xla_auto_jit must come first)
+
 
 def make_shards(folder, count=1024, width=100, height=32, seed=0):
     """Random lowercase words drawn at 32x100 with Pillow's built-in font."""
@@ -125,6 +127,7 @@ def keras_fit_rate(config, files, batch_size, warmup, steps):
 
 
 
+@exit_on_user_error
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))

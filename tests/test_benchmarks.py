@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
@@ -40,6 +42,20 @@ def test_ceiling_counts_the_papers_1_39_gflop(tmp_path):
 
     flops = crnn_forward_flops([64, 128, 256, 256, 512, 512, 512], [256, 256], 37)
     assert 1.3e9 < flops < 1.45e9
+
+
+@pytest.mark.parametrize("script", ["bench_train.py", "bench_input.py", "bench_ceiling.py"])
+def test_a_bad_config_is_named_in_one_line(script, tmp_path):
+    config = tmp_path / "params.json"
+    config.write_text(json.dumps({"alphabet_file": "no_such_alphabet.txt"}), encoding="utf-8")
+    result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", script), "--config", str(config),
+                             "--output", str(tmp_path / "out.json")],
+                            capture_output=True, text=True, cwd=REPO, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "alphabet_file" in result.stderr and "no_such_alphabet.txt" in result.stderr
+    assert not (tmp_path / "out.json").exists()
 
 
 def test_input_and_serving_benchmarks(trained_tiny, tmp_path):
