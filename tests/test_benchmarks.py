@@ -10,11 +10,11 @@ import pytest
 from conftest import REPO
 
 
-def _run_script(script, *args, timeout=600):
+def _run_script(script, *args, timeout=600, status=0):
     result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", script), *map(str, args)],
                             capture_output=True, text=True, cwd=REPO, timeout=timeout,
                             env=dict(os.environ, PYTHONPATH=REPO))
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == status, result.stderr[-3000:]
     return result
 
 
@@ -48,11 +48,7 @@ def test_ceiling_counts_the_papers_1_39_gflop(tmp_path):
 def test_a_bad_config_is_named_in_one_line(script, tmp_path):
     config = tmp_path / "params.json"
     config.write_text(json.dumps({"alphabet_file": "no_such_alphabet.txt"}), encoding="utf-8")
-    result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", script), "--config", str(config),
-                             "--output", str(tmp_path / "out.json")],
-                            capture_output=True, text=True, cwd=REPO, timeout=300,
-                            env=dict(os.environ, PYTHONPATH=REPO))
-    assert result.returncode == 2
+    result = _run_script(script, "--config", config, "--output", tmp_path / "out.json", status=2)
     assert "Traceback" not in result.stderr
     assert "alphabet_file" in result.stderr and "no_such_alphabet.txt" in result.stderr
     assert not (tmp_path / "out.json").exists()
