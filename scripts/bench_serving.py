@@ -20,6 +20,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from tf_crnn.errors import exit_on_user_error  # noqa: E402
+
 
 def export_untrained(config_path, work):
     """One training step of the configured network, exported as a serving SavedModel."""
@@ -66,7 +68,7 @@ def time_batches(serve, images, batch_size, repeats):
             "per_image_ms_p50": round(p50 * 1000 / batch_size, 2)}
 
 
-
+@exit_on_user_error
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saved_model", default=None)
@@ -79,9 +81,12 @@ def main():
 
     from bench_train import make_shards
 
+    from tf_crnn.predict import resolve_saved_model
+
     with tempfile.TemporaryDirectory() as work:
         if args.saved_model:
-            saved_model, files = args.saved_model, make_shards(os.path.join(work, "shards"), count=128)
+            saved_model = resolve_saved_model(args.saved_model)
+            files = make_shards(os.path.join(work, "shards"), count=128)
         else:
             saved_model, files = export_untrained(args.config, work)
         serve = tf.saved_model.load(saved_model).signatures["serving_default"]

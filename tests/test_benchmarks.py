@@ -44,13 +44,20 @@ def test_ceiling_counts_the_papers_1_39_gflop(tmp_path):
     assert 1.3e9 < flops < 1.45e9
 
 
-@pytest.mark.parametrize("script", ["bench_train.py", "bench_input.py", "bench_ceiling.py"])
+@pytest.mark.parametrize("script", ["bench_train.py", "bench_input.py", "bench_ceiling.py", "bench_serving.py"])
 def test_a_bad_config_is_named_in_one_line(script, tmp_path):
     config = tmp_path / "params.json"
     config.write_text(json.dumps({"alphabet_file": "no_such_alphabet.txt"}), encoding="utf-8")
     result = _run_script(script, "--config", config, "--output", tmp_path / "out.json", status=2)
     assert "Traceback" not in result.stderr
     assert "alphabet_file" in result.stderr and "no_such_alphabet.txt" in result.stderr
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_serving_benchmark_names_a_missing_saved_model(tmp_path):
+    result = _run_script("bench_serving.py", "--saved_model", tmp_path / "no_model", "--output", tmp_path / "out.json",
+                         status=2)
+    assert "Traceback" not in result.stderr and "no_model" in result.stderr
     assert not (tmp_path / "out.json").exists()
 
 
