@@ -74,6 +74,29 @@ def test_lexicon_decoding_reads_lexicon_words(trained_tiny, tmp_path):
     assert all(reading in allowed for reading in readings), readings
 
 
+def test_language_model_decoding_reads_the_set(trained_tiny, tmp_path):
+    """The lm decoder, with a language model fitted on a word file, reads the rendered set
+    as well as greedy decoding does, and may read words outside that file."""
+    root, _ = trained_tiny
+    folder = tmp_path / "set"
+    folder.mkdir()
+    lines = []
+    for index, word in enumerate(TINY_WORDS):
+        render_text(word).save(folder / f"w{index}.png")
+        lines.append(f"w{index}.png\t{word}\n")
+    (folder / "labels.tsv").write_text("".join(lines), encoding="utf-8")
+    words = tmp_path / "words.txt"
+    words.write_text("\n".join(TINY_WORDS[: len(TINY_WORDS) // 2]) + "\n", encoding="utf-8")
+    out = tmp_path / "report"
+    result = run_module("tf_crnn.evaluate", root / "model" / "export" / "latest", folder / "labels.tsv",
+                        "--language_model", words, "--output_dir", out, check=True)
+    assert "| set | lm |" in result.stdout and "| set | greedy |" in result.stdout
+    with open(out / "evaluation.json") as handle:
+        results = {r["decoder"]: r for r in json.load(handle)["results"]}
+    assert results["lm"]["alnum_word_accuracy"] >= 0.9
+    assert results["lm"]["alnum_word_accuracy"] >= results["greedy"]["alnum_word_accuracy"] - 1 / len(TINY_WORDS)
+
+
 def test_evaluate_errors_are_clean(trained_tiny, tmp_path):
     root, _ = trained_tiny
     export = root / "model" / "export" / "latest"
@@ -88,3 +111,6 @@ def test_evaluate_errors_are_clean(trained_tiny, tmp_path):
     assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--decoders", "lexicon"), "--lexicon")
     assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--lexicon", tmp_path / "nowords.txt"),
                        "nowords.txt", "not found")
+    assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--decoders", "lm"), "--language_model")
+    assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--language_model", tmp_path / "notext.txt"),
+                       "notext.txt", "not found")

@@ -25,12 +25,13 @@ def test_recipe_config_is_valid_and_fits_the_budget_plan():
 def test_benchmark_table_lists_our_decoders_then_the_references():
     results = [{"name": s, "decoder": d, "alnum_word_accuracy": a}
                for s, d, a in [("IIIT5K", "lexicon", 0.9), ("IIIT5K", "greedy", 0.7), ("SVT", "greedy", 0.6),
-                               ("IC13", "beam", 0.8), ("IC13/labels_857", "greedy", 0.75)]]
+                               ("IC13", "beam", 0.8), ("IC13/labels_857", "greedy", 0.75), ("SVT", "lm", 0.65)]]
     lines = train_recipe.benchmark_table(results).splitlines()
     assert lines[2] == "| this recipe, greedy | 70.0% | 60.0% | – | 75.0% |"
     assert lines[3].startswith("| this recipe, beam (width 10) | – | – | 80.0% |")
-    assert lines[4].startswith("| this recipe, lexicon-based") and "90.0%" in lines[4]
-    assert "Tesseract" in lines[5] and "73.9%" in lines[5]
+    assert lines[4] == "| this recipe, beam + character language model | – | 65.0% | – | – |"
+    assert lines[5].startswith("| this recipe, lexicon-based") and "90.0%" in lines[5]
+    assert "Tesseract" in lines[6] and "73.9%" in lines[6]
 
 
 def test_shipped_model_is_the_recipes_network():

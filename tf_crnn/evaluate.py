@@ -16,7 +16,10 @@ itself, so one export gives both greedy and beam results. With `--lexicon FILE` 
 list, or `english` for the project's English word list) and/or `--lexicon_labels` (each
 set's own label vocabulary), it adds the paper's lexicon-based decoding
 (tf_crnn/lexicon.py): the most probable lexicon word within edit distance
-`--lexicon_distance` of the greedy reading. Writes a markdown table and a
+`--lexicon_distance` of the greedy reading. With `--language_model` (`english`, or a
+text file of the user's own words, one a line) it adds the `lm` decoder: a beam search
+that weighs each reading by a character language model (tf_crnn/lm_decode.py), still
+lexicon-free. Writes a markdown table and a
 JSON file, and optionally a CSV of every error. Benchmark sets are test sets: evaluate on
 them, never train, tune or pick checkpoints on them.
 """
@@ -33,7 +36,7 @@ from typing import List, Tuple
 from tf_crnn.errors import DataError, exit_on_user_error
 from tf_crnn.metrics import levenshtein, normalize_alnum
 
-DECODERS = ("greedy", "beam", "lexicon")
+DECODERS = ("greedy", "beam", "lexicon", "lm")
 
 
 @dataclass
@@ -92,10 +95,15 @@ class LogitsModel:
         out = self._signature(images=self._tf.constant(encoded, dtype=self._tf.string))
         return out["log_probs"], out["frame_lengths"]
 
-    def decode(self, log_probs, lengths, decoder: str, beam_width: int, lexicon=None) -> List[str]:
-        """Words of a batch; `lexicon` (a tf_crnn.lexicon.LexiconDecoder) for the lexicon decoder."""
+    def decode(self, log_probs, lengths, decoder: str, beam_width: int, lexicon=None, language_model=None) -> List[str]:
+        """Words of a batch; `lexicon` (a tf_crnn.lexicon.LexiconDecoder) for the lexicon decoder,
+        `language_model` (a tf_crnn.lm_decode.LanguageModelDecoder) for the lm decoder."""
         from tf_crnn import decode
 
+        if decoder == "lm":
+            frames = log_probs.numpy()
+            return [self.alphabet.decode(language_model.decode(frames[i, :length])[0])
+                    for i, length in enumerate(lengths.numpy())]
         time_major = self._tf.transpose(log_probs, [1, 0, 2])
         if decoder == "beam":
             beams, _ = decode.beam_search(time_major, lengths, beam_width, 1)
@@ -109,12 +117,13 @@ class LogitsModel:
         return [self.alphabet.decode(row) for row in rows]
 
 
-def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int, lexicon=None):
+def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int, lexicon=None,
+                language_model=None):
     """Predictions for every sample (None where the image does not decode) and the seconds taken."""
     from tf_crnn.predict import read_in_batches
 
     def read(images):
-        return model.decode(*model.logits(images), decoder, beam_width, lexicon)
+        return model.decode(*model.logits(images), decoder, beam_width, lexicon, language_model)
 
     start = time.perf_counter()
     images = [image for _, image, _ in samples]
@@ -166,17 +175,23 @@ def markdown_table(results: List[SetResult]) -> str:
 
 def evaluate(saved_model: str, annotation_files: List[str], decoders=("greedy", "beam"), beam_width: int = None,
              batch_size: int = 64, lexicon_files=(), lexicon_labels: bool = False,
-             lexicon_distance: int = 3) -> List[SetResult]:
+             lexicon_distance: int = 3, language_model: str = None) -> List[SetResult]:
     """Scores the export on every annotation file with every decoder.
 
     The lexicon decoder's lexicon is the words of `lexicon_files` plus, with
-    `lexicon_labels`, the labels of the set being scored.
+    `lexicon_labels`, the labels of the set being scored. The lm decoder's language model
+    is fitted on `language_model` (`english` or a text file); it never sees the labels.
     """
+    from tf_crnn.char_lm import load_language_model
     from tf_crnn.lexicon import Lexicon, LexiconDecoder, read_word_list
+    from tf_crnn.lm_decode import LanguageModelDecoder
 
     if "lexicon" in decoders and not (lexicon_files or lexicon_labels):
         raise DataError("the lexicon decoder needs --lexicon FILE (or 'english') and/or --lexicon_labels")
+    if "lm" in decoders and not language_model:
+        raise DataError("the lm decoder needs --language_model FILE (or 'english')")
     model = LogitsModel(saved_model)
+    lm_decoder = LanguageModelDecoder(load_language_model(language_model, model.alphabet)) if "lm" in decoders else None
     beam_width = beam_width or model.metadata.get("beam_width", 10)
     shared_words = [word for path in lexicon_files for word in read_word_list(path)]
     results = []
@@ -188,7 +203,7 @@ def evaluate(saved_model: str, annotation_files: List[str], decoders=("greedy", 
             lexicon = LexiconDecoder(Lexicon(shared_words + labels, model.alphabet), lexicon_distance)
         model.logits([samples[0][1]])  # warm-up, so words/s measures steady state
         for decoder in decoders:
-            predictions, seconds = predict_set(model, samples, decoder, beam_width, batch_size, lexicon)
+            predictions, seconds = predict_set(model, samples, decoder, beam_width, batch_size, lexicon, lm_decoder)
             results.append(score(set_name(path), decoder, samples, predictions, seconds))
     return results
 
@@ -215,7 +230,8 @@ def main(argv=None):
     parser.add_argument("saved_model", help="SavedModel folder, or a model base path with numbered versions")
     parser.add_argument("annotations", nargs="+", help="path<TAB>label files or .tfrecord shards")
     parser.add_argument("--decoders", default=None,
-                        help="comma-separated: greedy, beam, lexicon (default: greedy,beam, plus lexicon if one is given)")
+                        help="comma-separated: greedy, beam, lexicon, lm (default: greedy,beam, plus lexicon and lm "
+                             "if a lexicon or a language model is given)")
     parser.add_argument("--beam_width", type=int, default=None, help="default: the export's")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output_dir", default="evaluation", help="where evaluation.md/.json (and errors.csv) go")
@@ -226,21 +242,25 @@ def main(argv=None):
                         help="add each set's own labels to its lexicon (the benchmarks' full-lexicon setting)")
     parser.add_argument("--lexicon_distance", type=int, default=3,
                         help="edit distance around the greedy reading searched for lexicon words (the paper's 3)")
+    parser.add_argument("--language_model", default=None, metavar="FILE",
+                        help="text (one word a line) to fit the lm decoder's character language model on; 'english' "
+                             "is the built-in English text")
     parser.add_argument("--errors_csv", action="store_true", help="also write every error to errors.csv")
     args = parser.parse_args(argv)
     with_lexicon = bool(args.lexicon or args.lexicon_labels)
-    decoders = [d.strip() for d in (args.decoders or "greedy,beam" + (",lexicon" if with_lexicon else "")).split(",")
-                if d.strip()]
+    default = "greedy,beam" + (",lexicon" if with_lexicon else "") + (",lm" if args.language_model else "")
+    decoders = [d.strip() for d in (args.decoders or default).split(",") if d.strip()]
     unknown = [d for d in decoders if d not in DECODERS]
     if unknown or not decoders:
-        raise DataError(f"--decoders: unknown decoder(s) {', '.join(unknown) or '(none given)'}; use greedy, beam and/or lexicon")
+        raise DataError(f"--decoders: unknown decoder(s) {', '.join(unknown) or '(none given)'}; "
+                        "use greedy, beam, lexicon and/or lm")
     if args.lexicon_distance < 0:
         raise DataError(f"--lexicon_distance must be at least 0, got {args.lexicon_distance}")
     for path in args.annotations:
         if not os.path.isfile(path):
             raise DataError(f"annotation file not found: {path}")
     results = evaluate(args.saved_model, args.annotations, decoders, args.beam_width, args.batch_size,
-                       args.lexicon, args.lexicon_labels, args.lexicon_distance)
+                       args.lexicon, args.lexicon_labels, args.lexicon_distance, args.language_model)
     write_outputs(results, args.output_dir, args.saved_model, args.errors_csv)
     print(markdown_table(results), end="")
     print(f"written to {os.path.join(args.output_dir, 'evaluation.md')} and evaluation.json"

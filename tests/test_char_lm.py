@@ -1,0 +1,68 @@
+"""The character language model: proper distributions, word knowledge, clean errors."""
+
+import numpy as np
+import pytest
+
+from tf_crnn.alphabet import Alphabet
+from tf_crnn.char_lm import CharNgramModel, english_texts, load_language_model, read_texts
+from tf_crnn.errors import DataError
+
+ALPHABET = Alphabet(list("0123456789abcdefghijklmnopqrstuvwxyz"))
+WORDS = ["street", "station", "stop", "open", "opening", "shop", "store", "restaurant", "hotel", "exit"] * 20
+
+
+def test_every_history_gets_a_distribution_over_units_and_the_end():
+    model = CharNgramModel.fit(WORDS, ALPHABET, order=4)
+    for history in ["", "st", "stre", "zzzq", "9", "restaurant"]:
+        log_probs = model.next_log_probs(ALPHABET.encode(history))
+        assert log_probs.shape == (len(ALPHABET.units) + 1,)
+        assert np.isfinite(log_probs).all()
+        assert abs(np.exp(log_probs).sum() - 1.0) < 1e-9, history
+
+
+def test_the_words_it_was_fitted_on_beat_their_misspellings():
+    model = CharNgramModel.fit(WORDS, ALPHABET, order=5)
+    for word, misspelt in [("street", "strcet"), ("station", "statlon"), ("restaurant", "restauramt"), ("exit", "exlt")]:
+        assert model.log_prob(word) > model.log_prob(misspelt) + 3, word
+    # it knows where words end: "stop" is a word, "sto" is not one it has seen
+    assert model.log_prob("stop") > model.log_prob("sto")
+
+
+def test_higher_orders_remember_longer_contexts():
+    texts = ["abcx", "zbcy"] * 30
+    low, high = CharNgramModel.fit(texts, ALPHABET, order=2), CharNgramModel.fit(texts, ALPHABET, order=4)
+    x, y = ALPHABET.encode("x")[0], ALPHABET.encode("y")[0]
+    assert abs(low.next_log_probs(ALPHABET.encode("abc"))[x] - low.next_log_probs(ALPHABET.encode("abc"))[y]) < 1e-9
+    after_abc = high.next_log_probs(ALPHABET.encode("abc"))
+    assert after_abc[x] > after_abc[y] + 2
+
+
+def test_texts_the_alphabet_cannot_spell_are_dropped_and_counted():
+    model = CharNgramModel.fit(["open", "OPEN", "café", "shop"], ALPHABET, order=3)
+    assert (model.texts, model.dropped) == (2, 2)
+
+
+def test_built_in_english_text_is_in_the_alphabet_and_mostly_words():
+    texts = english_texts(ALPHABET, count=2000, seed=1)
+    assert len(texts) == 2000 and all(not ALPHABET.unknown_units(t) for t in texts)
+    assert sum(t.isalpha() for t in texts) > 0.8 * len(texts) and any(t.isdigit() for t in texts)
+    assert english_texts(ALPHABET, count=50, seed=1) == texts[:50]
+
+
+def test_bad_settings_and_texts_are_named(tmp_path):
+    with pytest.raises(DataError, match="at least 1"):
+        CharNgramModel.fit(WORDS, ALPHABET, order=0)
+    with pytest.raises(DataError, match="no word the model's alphabet can spell"):
+        CharNgramModel.fit(["ÉTÉ", "ü"], ALPHABET)
+    with pytest.raises(DataError, match="too large"):
+        CharNgramModel.fit(WORDS, ALPHABET, order=12)
+    with pytest.raises(DataError, match="missing.txt.*not found|not found.*missing.txt"):
+        load_language_model(str(tmp_path / "missing.txt"), ALPHABET)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match="latin1.txt: not UTF-8"):
+        read_texts(str(latin1))
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(DataError, match="blank.txt: the language model text is empty"):
+        read_texts(str(blank))
