@@ -67,6 +67,8 @@ def main(argv=None):
     parser.add_argument("--words", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=23)
     parser.add_argument("--beam_width", type=int, default=None, help="default: tf_crnn.lm_decode's")
+    parser.add_argument("--texts", type=int, default=None,
+                        help="labels drawn for the language model (default: the built-in model's, a million)")
     parser.add_argument("--data_dir", default=os.path.join(REPO, "benchmarks", "results", "lm_tuning_data"))
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "lm_tuning.json"))
     args = parser.parse_args(argv)
@@ -74,7 +76,7 @@ def main(argv=None):
     import numpy as np
 
     from tf_crnn import numpy_decode
-    from tf_crnn.char_lm import CharNgramModel, english_texts
+    from tf_crnn.char_lm import ENGLISH_SAMPLES, CharNgramModel, english_texts
     from tf_crnn.evaluate import LogitsModel
     from tf_crnn.lm_decode import DEFAULT_BEAM_WIDTH, LanguageModelDecoder
     from tf_crnn.metrics import normalize_alnum
@@ -90,7 +92,7 @@ def main(argv=None):
 
     greedy = accuracy(model.alphabet.decode(numpy_decode.greedy(f[None], [len(f)])[0][0]) for f in frames)
     held_out = {label for _, label in pairs}
-    texts = [text for text in english_texts(model.alphabet) if text not in held_out]
+    texts = [text for text in english_texts(model.alphabet, args.texts or ENGLISH_SAMPLES) if text not in held_out]
     beam_width = args.beam_width or DEFAULT_BEAM_WIDTH
     grid = []
     for order in ORDERS:

@@ -100,3 +100,23 @@ def test_derived_ratios_and_the_kept_history(tmp_path):
     kept = run_benchmarks.kept_section(str(page))
     assert kept.startswith(run_benchmarks.KEPT_MARKER) and "before/after" in kept and "old figures" not in kept
     assert run_benchmarks.kept_section(str(tmp_path / "none.md")) == ""
+
+
+def test_language_model_tuning_reads_rendered_words_with_every_setting(tmp_path):
+    """scripts/tune_language_model.py on 40 rendered words and a small language model text:
+    every (order, weight, bonus) of the grid is scored, the best is one of them, and the
+    shipped model reads most of the words either way."""
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    import tune_language_model
+
+    out = tmp_path / "lm.json"
+    _run_script("tune_language_model.py", "--words", 40, "--texts", 20000, "--data_dir", tmp_path / "data",
+                "--output", out)
+    result = _read(out)
+    grid = result["grid"]
+    expected = {(o, w, b) for o in tune_language_model.ORDERS for w in tune_language_model.WEIGHTS
+                for b in tune_language_model.BONUSES}
+    assert {(row["order"], row["weight"], row["bonus"]) for row in grid} == expected
+    assert result["best"] in grid and result["best"]["accuracy"] == max(row["accuracy"] for row in grid)
+    assert result["words"] == 40 and 0 < result["held_out_labels"] <= 40
+    assert result["greedy_accuracy"] >= 0.7 and min(row["accuracy"] for row in grid) >= 0.5

@@ -58,6 +58,22 @@ def test_shipped_model_reads_words_with_no_training(tmp_path):
     assert sum(read == word for read, word in zip(readings, words)) >= 8, readings
 
 
+def test_shipped_model_reads_with_the_language_model(tmp_path):
+    """`--language_model english` reads through the lm beam search: the same words as the
+    shipped model's own decoder where that one is sure, and a confidence per word."""
+    from conftest import assert_clean_error, render_text, run_module
+
+    words = ["open", "coffee", "station", "market", "hotel", "2024", "street", "parking", "exit", "bakery"]
+    for index, word in enumerate(words):
+        render_text(word.upper() if index % 3 == 0 else word, size=26).save(tmp_path / f"{index:02d}.png")
+    result = run_module("tf_crnn.predict", tmp_path, "--json", "--language_model", "english", check=True)
+    rows = json.loads(result.stdout)
+    assert sum(row["text"] == word for row, word in zip(rows, words)) >= 8, rows
+    assert all(0.0 < row["confidence"] <= 1.0 for row in rows)
+    assert_clean_error(run_module("tf_crnn.predict", tmp_path, "--language_model", tmp_path / "words.txt"),
+                       "words.txt", "not found")
+
+
 def test_a_failed_stage_ends_in_one_line_naming_it_not_a_traceback():
     """The quickstart and the recipe run their stages as subprocesses; when one fails (bad
     config, a killed trainer) the user sees the stage and how to resume, not a
