@@ -59,6 +59,14 @@ def test_with_no_weight_it_finds_the_most_probable_labelling():
         assert math.isclose(confidence, math.exp(ctc_log_likelihoods(log_probs, ids, lengths).max()), rel_tol=1e-9)
 
 
+def test_an_empty_reading_has_the_probability_of_all_blanks():
+    model = CharNgramModel.fit(WORDS, ALPHABET)
+    frames = np.log(np.full((5, ALPHABET.num_classes), 0.002))
+    frames[:, -1] = np.log(1 - 0.002 * (ALPHABET.num_classes - 1))
+    ids, confidence = LanguageModelDecoder(model).decode(frames)
+    assert ids == [] and math.isclose(confidence, math.exp(frames[:, -1].sum()), rel_tol=1e-9)
+
+
 def test_the_language_model_mends_a_near_miss():
     model = CharNgramModel.fit(WORDS, ALPHABET)
     doubtful = spelled("street", doubts={3: ("c", 0.55)})  # the network leans to "strcet"

@@ -193,7 +193,9 @@ def ctc_log_likelihoods(log_probs: np.ndarray, ids: np.ndarray, lengths: np.ndar
         alpha = np.logaddexp(alpha, skip) + log_probs[t][extended]
     ends = 2 * np.asarray(lengths, dtype=np.int64)
     rows = np.arange(count)
-    return np.logaddexp(alpha[rows, ends], alpha[rows, np.maximum(ends - 1, 0)])
+    # an empty word ends only in the all-blank state; others in their last label or a blank after it
+    last_label = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], _NEG_INF)
+    return np.logaddexp(alpha[rows, ends], last_label)
 
 
 class LexiconDecoder:
