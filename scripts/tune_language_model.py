@@ -1,4 +1,4 @@
-"""Chooses the character language model's weight and bonus on rendered validation words.
+"""Chooses the character language model's order, weight and bonus on rendered validation words.
 
     python scripts/tune_language_model.py [--saved_model DIR] [--words 3000] [--seed 23]
                                           [--output benchmarks/results/lm_tuning.json]
@@ -11,8 +11,8 @@
    validation label taken out, so the model is scored on words its language model has
    not seen, as most benchmark words are not in any fixed text;
 4. decodes every word with each (order, weight, bonus) of the grid and reports the alphanumeric
-   word accuracy against greedy decoding; the best setting (the smaller weight on a tie)
-   is the one to put in tf_crnn/char_lm.py and tf_crnn/lm_decode.py.
+   word accuracy against greedy decoding; the best setting (on a tie, the lower order and
+   the smaller weight) is the one to put in tf_crnn/char_lm.py and tf_crnn/lm_decode.py.
 
 Only rendered words are read: the benchmarks are never used to choose anything.
 """

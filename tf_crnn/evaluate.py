@@ -95,14 +95,14 @@ class LogitsModel:
         out = self._signature(images=self._tf.constant(encoded, dtype=self._tf.string))
         return out["log_probs"], out["frame_lengths"]
 
-    def decode(self, log_probs, lengths, decoder: str, beam_width: int, lexicon=None, language_model=None) -> List[str]:
+    def decode(self, log_probs, lengths, decoder: str, beam_width: int, lexicon=None, lm_decoder=None) -> List[str]:
         """Words of a batch; `lexicon` (a tf_crnn.lexicon.LexiconDecoder) for the lexicon decoder,
-        `language_model` (a tf_crnn.lm_decode.LanguageModelDecoder) for the lm decoder."""
+        `lm_decoder` (a tf_crnn.lm_decode.LanguageModelDecoder) for the lm decoder."""
         from tf_crnn import decode
 
         if decoder == "lm":
             frames = log_probs.numpy()
-            return [self.alphabet.decode(language_model.decode(frames[i, :length])[0])
+            return [self.alphabet.decode(lm_decoder.decode(frames[i, :length])[0])
                     for i, length in enumerate(lengths.numpy())]
         time_major = self._tf.transpose(log_probs, [1, 0, 2])
         if decoder == "beam":
@@ -118,12 +118,12 @@ class LogitsModel:
 
 
 def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int, lexicon=None,
-                language_model=None):
+                lm_decoder=None):
     """Predictions for every sample (None where the image does not decode) and the seconds taken."""
     from tf_crnn.predict import read_in_batches
 
     def read(images):
-        return model.decode(*model.logits(images), decoder, beam_width, lexicon, language_model)
+        return model.decode(*model.logits(images), decoder, beam_width, lexicon, lm_decoder)
 
     start = time.perf_counter()
     images = [image for _, image, _ in samples]

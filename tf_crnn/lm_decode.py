@@ -9,13 +9,13 @@ and a finished reading also pays weight * log p_lm(end of word | reading). The l
 model (tf_crnn/char_lm.py) moves the network's near misses ("atrways", "califobnia") to
 the words they should be, while any string stays reachable: this is lexicon-free
 decoding, unlike tf_crnn/lexicon.py. The bonus balances the language model's cost per
-character, which would otherwise favour dropping letters. `weight`, `bonus` and the beam
-width are chosen on rendered validation words (scripts/tune_language_model.py), never on
-the benchmarks.
+character, which would otherwise favour dropping letters. `weight` and `bonus` (and the
+language model's order) are chosen on rendered validation words
+(scripts/tune_language_model.py), never on the benchmarks.
 
 Units whose probability at a frame is below `unit_floor` are not tried there: CTC
-outputs are peaked, so a frame proposes one to three units, and the search costs about a
-millisecond a word.
+outputs are peaked, so a frame proposes one to three units, and the search costs one to
+two milliseconds a word.
 """
 
 import math
