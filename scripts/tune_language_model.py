@@ -9,7 +9,7 @@
 2. runs the model once to get every word's per-frame log-probabilities;
 3. fits the built-in English language model (tf_crnn/char_lm.py) on its text with every
    validation label taken out, so the model is scored on words its language model has
-   not seen, as most benchmark words are not in any fixed text;
+   not seen: the hard case, as names and brands on signs are in no word list;
 4. decodes every word with each (order, weight, bonus) of the grid and reports the alphanumeric
    word accuracy against greedy decoding; the best setting (on a tie, the lower order and
    the smaller weight) is the one to put in tf_crnn/char_lm.py and tf_crnn/lm_decode.py.
