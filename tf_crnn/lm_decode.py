@@ -24,6 +24,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from tf_crnn.lexicon import ctc_log_likelihoods
+from tf_crnn.numpy_decode import LOG_ZERO, log_sum_exp
 
 # Chosen on rendered validation words whose labels the language model never saw
 # (scripts/tune_language_model.py, benchmarks/results/lm_tuning.json).
@@ -31,16 +32,6 @@ DEFAULT_WEIGHT = 0.1
 DEFAULT_BONUS = 0.0
 DEFAULT_BEAM_WIDTH = 16
 _UNIT_FLOOR = math.log(1e-3)
-_NEG_INF = -math.inf
-
-
-def _add(a: float, b: float) -> float:
-    """log(exp(a) + exp(b))."""
-    if a == _NEG_INF:
-        return b
-    if b == _NEG_INF:
-        return a
-    return a + math.log1p(math.exp(b - a)) if a > b else b + math.log1p(math.exp(a - b))
 
 
 class LanguageModelDecoder:
@@ -63,31 +54,31 @@ class LanguageModelDecoder:
         blank = log_probs.shape[1] - 1
         lm = self.language_model
         # prefix -> [log p ending in blank, log p ending in a unit], LM terms included
-        beams: Dict[Tuple[int, ...], List[float]] = {(): [0.0, _NEG_INF]}
+        beams: Dict[Tuple[int, ...], List[float]] = {(): [0.0, LOG_ZERO]}
         for frame in log_probs:
             proposals = [int(u) for u in np.flatnonzero(frame[:blank] >= self.unit_floor)]
             if not proposals:
                 proposals = [int(np.argmax(frame[:blank]))]
             following: Dict[Tuple[int, ...], List[float]] = {}
             for prefix, (ends_blank, ends_unit) in beams.items():
-                total = _add(ends_blank, ends_unit)
-                entry = following.setdefault(prefix, [_NEG_INF, _NEG_INF])
-                entry[0] = _add(entry[0], total + frame[blank])
+                total = log_sum_exp(ends_blank, ends_unit)
+                entry = following.setdefault(prefix, [LOG_ZERO, LOG_ZERO])
+                entry[0] = log_sum_exp(entry[0], total + frame[blank])
                 if prefix:  # the last unit held over one more frame
-                    entry[1] = _add(entry[1], ends_unit + frame[prefix[-1]])
+                    entry[1] = log_sum_exp(entry[1], ends_unit + frame[prefix[-1]])
                 context = lm.next_log_probs(prefix)
                 for unit in proposals:
                     extended = prefix + (unit,)
                     gain = frame[unit] + self.weight * context[unit] + self.bonus
                     # a repeated unit is a new unit only after a blank
                     source = ends_blank if prefix and prefix[-1] == unit else total
-                    slot = following.setdefault(extended, [_NEG_INF, _NEG_INF])
-                    slot[1] = _add(slot[1], source + gain)
-            ranked = sorted(following.items(), key=lambda item: _add(*item[1]), reverse=True)
+                    slot = following.setdefault(extended, [LOG_ZERO, LOG_ZERO])
+                    slot[1] = log_sum_exp(slot[1], source + gain)
+            ranked = sorted(following.items(), key=lambda item: log_sum_exp(*item[1]), reverse=True)
             beams = dict(ranked[:self.beam_width])
-        best, best_score = (), _NEG_INF
+        best, best_score = (), LOG_ZERO
         for prefix, scores in beams.items():
-            final = _add(*scores) + self.weight * lm.next_log_probs(prefix)[lm.end]
+            final = log_sum_exp(*scores) + self.weight * lm.next_log_probs(prefix)[lm.end]
             if final > best_score:
                 best, best_score = prefix, final
         return list(best)

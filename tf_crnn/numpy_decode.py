@@ -57,7 +57,8 @@ def greedy(log_probs: np.ndarray, lengths: Sequence[int]) -> Tuple[List[List[int
     return paths, confidences
 
 
-def _log_sum_exp(a: float, b: float) -> float:
+def log_sum_exp(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)), exact when either is log zero."""
     if a == LOG_ZERO:
         return b
     if b == LOG_ZERO:
@@ -127,10 +128,10 @@ def _step(beam: _Beam, frame: np.ndarray, blank: int) -> None:
             if prefix.parent.active():
                 parent = prefix.parent.old
                 previous = parent[1] if prefix.label == prefix.parent.label else parent[0]
-                label_p = _log_sum_exp(label_p, previous)
+                label_p = log_sum_exp(label_p, previous)
             label_p += scores[prefix.label]
         blank_p = prefix.old[0] + scores[blank]
-        prefix.new = [_log_sum_exp(blank_p, label_p), blank_p, label_p]
+        prefix.new = [log_sum_exp(blank_p, label_p), blank_p, label_p]
         beam.push(prefix)
 
     def is_candidate(total: float) -> bool:
