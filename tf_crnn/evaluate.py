@@ -81,13 +81,13 @@ class LogitsModel:
     def __init__(self, saved_model_dir: str):
         import tensorflow as tf
 
-        from tf_crnn.alphabet import Alphabet
         from tf_crnn.export import read_metadata
+        from tf_crnn.portable import alphabet_from_metadata
         from tf_crnn.predict import resolve_saved_model
 
         self.path = resolve_saved_model(saved_model_dir)
         self.metadata = read_metadata(self.path)
-        self.alphabet = Alphabet(self.metadata["alphabet"], self.metadata.get("unknown_token"))
+        self.alphabet = alphabet_from_metadata(self.metadata)
         self._tf = tf
         self._signature = tf.saved_model.load(self.path).signatures["logits"]
 
@@ -101,9 +101,10 @@ class LogitsModel:
         from tf_crnn import decode
 
         if decoder == "lm":
-            frames = log_probs.numpy()
-            return [self.alphabet.decode(lm_decoder.decode(frames[i, :length])[0])
-                    for i, length in enumerate(lengths.numpy())]
+            from tf_crnn.lm_decode import decode_batch
+
+            readings = decode_batch(lm_decoder, log_probs.numpy(), lengths.numpy())
+            return [self.alphabet.decode(ids) for ids, _ in readings]
         time_major = self._tf.transpose(log_probs, [1, 0, 2])
         if decoder == "beam":
             beams, _ = decode.beam_search(time_major, lengths, beam_width, 1)

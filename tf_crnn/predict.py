@@ -122,14 +122,13 @@ class LanguageModelRecognizer(Recognizer):
     per-frame log-probabilities, instead of the export's own decoder."""
 
     def __init__(self, saved_model_dir: str, language_model: str):
-        from tf_crnn.alphabet import Alphabet
         from tf_crnn.char_lm import load_language_model
         from tf_crnn.export import read_metadata
         from tf_crnn.lm_decode import LanguageModelDecoder, decode_batch
+        from tf_crnn.portable import alphabet_from_metadata
 
         super().__init__(saved_model_dir)
-        metadata = read_metadata(self.path)
-        self.alphabet = Alphabet(metadata["alphabet"], metadata.get("unknown_token"))
+        self.alphabet = alphabet_from_metadata(read_metadata(self.path))
         self._decoder = LanguageModelDecoder(load_language_model(language_model, self.alphabet))
         self._decode_batch = decode_batch
         self._logits = self._model.signatures["logits"]
