@@ -23,6 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tf_crnn.errors import DataError
+from tf_crnn.lexicon import read_lines
 
 DEFAULT_ORDER = 5  # chosen on rendered validation words: benchmarks/results/lm_tuning.json
 ENGLISH = "english"  # the name of the built-in text: words as the renderer draws them
@@ -155,14 +156,7 @@ def english_texts(alphabet, count: int = ENGLISH_SAMPLES, seed: int = ENGLISH_SE
 
 def read_texts(path: str) -> List[str]:
     """One text a line (UTF-8), blank lines skipped: the words of the user's own domain."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            texts = [line.strip() for line in handle]
-    except FileNotFoundError:
-        raise DataError(f"language model text not found: {path}") from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    texts = [text for text in texts if text]
+    texts = read_lines(path, "language model text")
     if not texts:
         raise DataError(f"{path}: the language model text is empty")
     return texts

@@ -29,20 +29,25 @@ ENGLISH = "english"  # the name of the built-in lexicon: the renderer's English 
 _NEG_INF = -np.inf
 
 
+def read_lines(path: str, what: str) -> List[str]:
+    """The non-blank lines of a UTF-8 text file, stripped; `what` names the file in errors."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = [line.strip() for line in handle]
+    except FileNotFoundError:
+        raise DataError(f"{what} not found: {path}") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return [line for line in lines if line]
+
+
 def read_word_list(path: str) -> List[str]:
     """One word a line (UTF-8); blank lines are skipped. `english` names the built-in list."""
     if path == ENGLISH:
         from tf_crnn.synth.words import dictionary_words
 
         return list(dictionary_words())
-    try:
-        with open(path, encoding="utf-8") as handle:
-            words = [line.strip() for line in handle]
-    except FileNotFoundError:
-        raise DataError(f"lexicon file not found: {path}") from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    words = [word for word in words if word]
+    words = read_lines(path, "lexicon file")
     if not words:
         raise DataError(f"{path}: the lexicon file has no words")
     return words
