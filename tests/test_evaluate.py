@@ -5,6 +5,17 @@ from conftest import TINY_WORDS, assert_clean_error, render_text, run_module
 from tf_crnn.evaluate import score
 
 
+def write_labelled_set(folder, words, labels=None, sizes=None):
+    """Renders `words` into `folder` with a labels.tsv of `labels` (default: the words); its path."""
+    folder.mkdir()
+    lines = []
+    for index, (word, label, size) in enumerate(zip(words, labels or words, sizes or [22] * len(words))):
+        render_text(word, size=size).save(folder / f"w{index}.png")
+        lines.append(f"w{index}.png\t{label}\n")
+    (folder / "labels.tsv").write_text("".join(lines), encoding="utf-8")
+    return folder / "labels.tsv"
+
+
 def test_scores_by_hand():
     samples = [("a", b"", "Hello"), ("b", b"", "World!"), ("c", b"", "abc"), ("d", b"", "xy")]
     result = score("set", "greedy", samples, ["Hello", "world", "abd", None], seconds=2.0)
@@ -19,17 +30,11 @@ def test_scores_by_hand():
 
 def test_evaluate_command_on_tiny_model(trained_tiny, tmp_path):
     root, _ = trained_tiny
-    folder = tmp_path / "set"
-    folder.mkdir()
-    lines = []
-    for index, word in enumerate(TINY_WORDS):
-        render_text(word).save(folder / f"w{index}.png")
-        lines.append(f"w{index}.png\t{word.upper()}\n")
-    (folder / "labels.tsv").write_text("".join(lines), encoding="utf-8")
+    labels = write_labelled_set(tmp_path / "set", TINY_WORDS, [word.upper() for word in TINY_WORDS])
     export = root / "model" / "export" / "latest"
     out = tmp_path / "report"
     shards = sorted(str(p) for p in (root / "shards").glob("tiny-val-*.tfrecord"))
-    result = run_module("tf_crnn.evaluate", export, folder / "labels.tsv", *shards, "--output_dir", out, "--errors_csv",
+    result = run_module("tf_crnn.evaluate", export, labels, *shards, "--output_dir", out, "--errors_csv",
                         check=True)
     assert "| set | greedy |" in result.stdout and "| set | beam |" in result.stdout
     with open(out / "evaluation.json") as handle:
@@ -51,18 +56,12 @@ def test_lexicon_decoding_reads_lexicon_words(trained_tiny, tmp_path):
     """With a lexicon of the set's words and near misses, every reading is a lexicon word
     and the accuracy is at least the lexicon-free one."""
     root, _ = trained_tiny
-    folder = tmp_path / "set"
-    folder.mkdir()
-    lines = []
-    for index, word in enumerate(TINY_WORDS * 2):
-        render_text(word, size=22 if index < len(TINY_WORDS) else 20).save(folder / f"w{index}.png")
-        lines.append(f"w{index}.png\t{word}\n")
-    (folder / "labels.tsv").write_text("".join(lines), encoding="utf-8")
+    labels = write_labelled_set(tmp_path / "set", TINY_WORDS * 2, sizes=[22] * len(TINY_WORDS) + [20] * len(TINY_WORDS))
     lexicon = tmp_path / "words.txt"
     lexicon.write_text("\n".join(["cart", "dot", "son", "free", "bard", "fist", "mood", "zoom", "43"]), encoding="utf-8")
     export = root / "model" / "export" / "latest"
     out = tmp_path / "report"
-    result = run_module("tf_crnn.evaluate", export, folder / "labels.tsv", "--lexicon", lexicon, "--lexicon_labels",
+    result = run_module("tf_crnn.evaluate", export, labels, "--lexicon", lexicon, "--lexicon_labels",
                         "--decoders", "greedy,lexicon", "--errors_csv", "--output_dir", out, check=True)
     assert "| set | lexicon |" in result.stdout
     with open(out / "evaluation.json") as handle:
@@ -78,17 +77,11 @@ def test_language_model_decoding_reads_the_set(trained_tiny, tmp_path):
     """The lm decoder, with a language model fitted on a word file, reads the rendered set
     as well as greedy decoding does, and may read words outside that file."""
     root, _ = trained_tiny
-    folder = tmp_path / "set"
-    folder.mkdir()
-    lines = []
-    for index, word in enumerate(TINY_WORDS):
-        render_text(word).save(folder / f"w{index}.png")
-        lines.append(f"w{index}.png\t{word}\n")
-    (folder / "labels.tsv").write_text("".join(lines), encoding="utf-8")
+    labels = write_labelled_set(tmp_path / "set", TINY_WORDS)
     words = tmp_path / "words.txt"
     words.write_text("\n".join(TINY_WORDS[: len(TINY_WORDS) // 2]) + "\n", encoding="utf-8")
     out = tmp_path / "report"
-    result = run_module("tf_crnn.evaluate", root / "model" / "export" / "latest", folder / "labels.tsv",
+    result = run_module("tf_crnn.evaluate", root / "model" / "export" / "latest", labels,
                         "--language_model", words, "--output_dir", out, check=True)
     assert "| set | lm |" in result.stdout and "| set | greedy |" in result.stdout
     with open(out / "evaluation.json") as handle:
