@@ -54,6 +54,9 @@ class Config:
     alphabet_file: str = ""
     unknown_label_policy: str = "error"
     unknown_token: str = "\ufffd"
+    # Above this share of examples dropped before training (labels outside the alphabet
+    # under `skip`, empty labels) the run stops: the alphabet is more likely wrong than the data.
+    max_skipped_label_share: float = 0.2
     lowercase_labels: bool = False
     image_height: int = 32
     max_image_width: int = 256
@@ -200,6 +203,8 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"field 'conv_channels' must list 7 positive channel counts, got {config.conv_channels}")
     if not config.lstm_units or min(config.lstm_units) <= 0:
         raise ConfigError(f"field 'lstm_units' must list one or more positive sizes, got {config.lstm_units}")
+    if not 0.0 <= config.max_skipped_label_share <= 1.0:
+        raise ConfigError(f"field 'max_skipped_label_share' must be in [0, 1], got {config.max_skipped_label_share}")
     if not 0.0 <= config.dropout < 1.0:
         raise ConfigError(f"field 'dropout' must be in [0, 1), got {config.dropout}")
     if config.top_paths > config.beam_width:

@@ -57,19 +57,31 @@ class SetResult:
 
 
 def load_samples(path: str) -> List[Tuple[str, bytes, str]]:
-    """(source, image bytes, label) of an annotation file or a TFRecord shard."""
+    """(source, image bytes, label) of an annotation file or a TFRecord shard.
+
+    Images are checked as the converter checks them (formats TensorFlow does not decode
+    become PNG); one that does not decode gets bytes None, is named on stderr, and counts
+    as unreadable (and as a miss) in the scores. A missing image is an error: the list's
+    paths are more likely wrong than the image gone.
+    """
     if path.endswith(".tfrecord"):
         from tf_crnn.data.schema import read_examples
 
         return [(source or f"{path}#{i}", image, label) for i, (image, label, source) in enumerate(read_examples(path))]
     from tf_crnn.data.formats.list_file import read_list_file
 
+    from tf_crnn.data.images import BadImage, read_checked_image
+
     samples = []
     for sample in read_list_file(path, image_root=os.path.dirname(os.path.abspath(path))):
         if sample.error:
             raise DataError(f"{sample.where}: {sample.error}")
-        with open(sample.image_path, "rb") as handle:
-            samples.append((sample.image_path, handle.read(), sample.label))
+        try:
+            image = read_checked_image(sample.image_path)
+        except BadImage as bad:
+            print(f"{sample.where}: {sample.image_path}: {bad} (counted as unreadable)", file=sys.stderr)
+            image = None
+        samples.append((sample.image_path, image, sample.label))
     if not samples:
         raise DataError(f"{path}: no samples")
     return samples
@@ -118,19 +130,29 @@ class LogitsModel:
         return [self.alphabet.decode(row) for row in rows]
 
 
+def read_samples(read, samples, batch_size: int, bad_image_errors: tuple) -> List[tuple]:
+    """(text, error) for every sample, reading `batch_size` images at a time with `read`.
+
+    A sample whose image was unreadable at loading gets (None, None) without reaching the
+    model; one the model refuses gets (None, its error).
+    """
+    from tf_crnn.predict import read_in_batches
+
+    readable = [image for _, image, _ in samples if image is not None]
+    rows = iter(list(read_in_batches(read, readable, batch_size, bad_image_errors)))
+    return [next(rows) if image is not None else (None, None) for _, image, _ in samples]
+
+
 def predict_set(model: LogitsModel, samples, decoder: str, beam_width: int, batch_size: int, lexicon=None,
                 lm_decoder=None):
     """Predictions for every sample (None where the image does not decode) and the seconds taken."""
-    from tf_crnn.predict import read_in_batches
 
     def read(images):
         return model.decode(*model.logits(images), decoder, beam_width, lexicon, lm_decoder)
 
     start = time.perf_counter()
-    images = [image for _, image, _ in samples]
-    predictions = [text for text, _ in read_in_batches(read, images, batch_size,
-                                                        (model._tf.errors.InvalidArgumentError,))]
-    return predictions, time.perf_counter() - start
+    rows = read_samples(read, samples, batch_size, (model._tf.errors.InvalidArgumentError,))
+    return [text for text, _ in rows], time.perf_counter() - start
 
 
 def score(name, decoder, samples, predictions, seconds) -> SetResult:
@@ -166,10 +188,12 @@ def set_name(path: str) -> str:
 
 
 def markdown_table(results: List[SetResult]) -> str:
-    lines = ["| set | decoder | samples | exact word acc. | alnum word acc. (case-insens.) | norm. edit dist. | CER | words/s |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | decoder | samples | unreadable | exact word acc. | alnum word acc. (case-insens.) "
+             "| norm. edit dist. | CER | words/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.name} | {r.decoder} | {r.samples} | {r.word_accuracy:.1%} | {r.alnum_word_accuracy:.1%} | "
+        lines.append(f"| {r.name} | {r.decoder} | {r.samples} | {r.unreadable} | {r.word_accuracy:.1%} | "
+                     f"{r.alnum_word_accuracy:.1%} | "
                      f"{r.normalized_edit_distance:.3f} | {r.cer:.3f} | {r.words_per_second:.0f} |")
     return "\n".join(lines) + "\n"
 
@@ -202,7 +226,9 @@ def evaluate(saved_model: str, annotation_files: List[str], decoders=("greedy", 
         if "lexicon" in decoders:
             labels = [label for _, _, label in samples] if lexicon_labels else []
             lexicon = LexiconDecoder(Lexicon(shared_words + labels, model.alphabet), lexicon_distance)
-        model.logits([samples[0][1]])  # warm-up, so words/s measures steady state
+        readable = [image for _, image, _ in samples if image is not None]
+        if readable:
+            model.logits(readable[:1])  # warm-up, so words/s measures steady state
         for decoder in decoders:
             predictions, seconds = predict_set(model, samples, decoder, beam_width, batch_size, lexicon, lm_decoder)
             results.append(score(set_name(path), decoder, samples, predictions, seconds))

@@ -87,12 +87,25 @@ def _eval_summaries(images, true_words, predicted_words, count: int, output_dir:
     )
 
 
+def _never_empty(images, widths, min_width: int):
+    """A serving batch of no images becomes one blank image (batch norm and the CTC decoders
+    refuse empty batches); returns it with the true batch size, to cut the outputs back to."""
+    batch = tf.shape(images)[0]
+    empty = tf.equal(batch, 0)
+    blank = tf.zeros(tf.concat([[1], tf.shape(images)[1:2], [min_width], tf.shape(images)[3:]], axis=0), images.dtype)
+    images = tf.cond(empty, lambda: blank, lambda: images)
+    widths = tf.cond(empty, lambda: tf.fill([1], tf.constant(min_width, widths.dtype)), lambda: widths)
+    return images, widths, batch
+
+
 def model_fn(features, labels, mode, params, config=None):
     """Builds the graph for TRAIN, EVAL or PREDICT; `params['config']` is the tf_crnn Config."""
     settings = params["config"]
     alphabet = for_config(settings)
     training = mode == tf.estimator.ModeKeys.TRAIN
     images, widths = features["images"], features["widths"]
+    if mode == tf.estimator.ModeKeys.PREDICT:
+        images, widths, batch = _never_empty(images, widths, settings.min_image_width)
 
     network = build_network(settings, alphabet.num_classes)
     logits = network(images, widths, training=training)
@@ -102,10 +115,11 @@ def model_fn(features, labels, mode, params, config=None):
     if mode == tf.estimator.ModeKeys.PREDICT:
         outputs = decode.decode(time_major_log_probs, frame_lengths, alphabet, settings.decoder,
                                 settings.beam_width, settings.top_paths)
-        predictions = {key: outputs[key] for key in PREDICTION_KEYS}
+        predictions = {key: outputs[key][:batch] for key in PREDICTION_KEYS}
         # The `logits` signature serves tools that decode themselves (evaluation with any
         # decoder, parity checks of TFLite/ONNX forms); clients use `serving_default`.
-        raw = {"log_probs": tf.transpose(time_major_log_probs, [1, 0, 2]), "frame_lengths": frame_lengths}
+        raw = {"log_probs": tf.transpose(time_major_log_probs, [1, 0, 2])[:batch],
+               "frame_lengths": frame_lengths[:batch]}
         return tf.estimator.EstimatorSpec(
             mode,
             predictions=predictions,

@@ -218,12 +218,10 @@ def open_models(paths: List[str], threads: int, runtime: str, beam_width: int = 
 
 def predict_set(model: Reader, samples, decoder: str, batch_size: int):
     """Words for every sample (None where the image does not decode) and the seconds taken."""
-    from tf_crnn.predict import read_in_batches
+    from tf_crnn.evaluate import read_samples
 
     start = time.perf_counter()
-    images = [image for _, image, _ in samples]
-    rows = list(read_in_batches(lambda batch: model.read(batch, decoder), images, batch_size,
-                                model.bad_image_errors()))
+    rows = read_samples(lambda batch: model.read(batch, decoder), samples, batch_size, model.bad_image_errors())
     seconds = time.perf_counter() - start
     predictions = [text for text, _ in rows]
     first_error = next((str(err).splitlines()[0] for _, err in rows if err is not None), None)
@@ -242,8 +240,8 @@ def evaluate(models: List[Reader], annotation_files: List[str], decoders=DECODER
         samples = load_samples(path)
         for model in models:
             try:  # warm-up, so words/s measures steady state
-                model.read([samples[0][1]], model.decoders[0])
-            except model.bad_image_errors():
+                model.read([next(image for _, image, _ in samples if image is not None)], model.decoders[0])
+            except (model.bad_image_errors() + (StopIteration,)):
                 pass
             for decoder in [d for d in model.decoders if d in decoders] or model.decoders[:1]:
                 predictions, seconds = predict_set(model, samples, decoder, batch_size)

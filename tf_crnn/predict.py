@@ -1,13 +1,14 @@
 """`python -m tf_crnn.predict [SAVED_MODEL] PATHS...`: read the text in image files or folders.
 
-The model is `--model DIR`, or the first argument when it is a SavedModel folder (or a
-base path with numbered versions), or else the word recognizer shipped with the package
+The model is `--model DIR`, or the first argument when it is meant as one (a SavedModel
+folder, a base path with numbered versions, a model dir of `python -m tf_crnn.train` or its
+`export/` folder), or else the word recognizer shipped with the package
 (tf_crnn/pretrained/crnn_words, trained by scripts/train_recipe.py), so words can be read
-right after set-up, before any training.
+right after set-up, before any training. stderr names the SavedModel that read the images.
 
 Prints one line per image (path, text, confidence), or a JSON list with `--json`.
-Images are read as bytes and decoded inside the SavedModel, exactly as TF Serving
-would receive them. With `--language_model english` (or a text file of the user's own
+Images are checked and read as bytes, then decoded inside the SavedModel, exactly as TF
+Serving would receive them. With `--language_model english` (or a text file of the user's own
 words, one a line) the words come from the beam search with a character language model
 (tf_crnn/lm_decode.py), run here in Python on the export's `logits` signature; the
 confidence is then the CTC probability of the word read.
@@ -19,19 +20,31 @@ import os
 import sys
 from typing import List
 
+from tf_crnn.data.images import IMAGE_EXTENSIONS, BadImage, read_checked_image
 from tf_crnn.errors import DataError, exit_on_user_error
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "crnn_words")
+_EXPORT_KINDS = ("best", "latest")  # the exporters of tf_crnn.train, best first
 
 
 def find_images(paths: List[str]) -> List[str]:
-    """Expands folders (recursively, sorted) into image files; a missing path is an error."""
+    """Expands folders (recursively, sorted) into image files; a missing path is an error.
+
+    In a folder, files count as images by their extension (`IMAGE_EXTENSIONS`, the
+    converter's); every other file gets one line on stderr, so nothing is passed over
+    without a word. A file named on its own is taken whatever its extension.
+    """
     found = []
     for path in paths:
         if os.path.isdir(path):
             for root, _, names in sorted(os.walk(path)):
-                found.extend(os.path.join(root, n) for n in sorted(names) if n.lower().endswith(IMAGE_EXTENSIONS))
+                for name in sorted(names):
+                    file_path = os.path.join(root, name)
+                    if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
+                        found.append(file_path)
+                    else:
+                        print(f"skipped {file_path}: not an image file (taken: {', '.join(sorted(IMAGE_EXTENSIONS))})",
+                              file=sys.stderr)
         elif os.path.isfile(path):
             found.append(path)
         else:
@@ -39,23 +52,43 @@ def find_images(paths: List[str]) -> List[str]:
     return found
 
 
-def is_saved_model(path: str) -> bool:
-    """Whether `path` is a SavedModel folder or a base path whose newest version is one."""
-    try:
-        resolve_saved_model(path)
-        return True
-    except DataError:
+def _versions(path: str) -> List[str]:
+    """Numbered subfolders holding a SavedModel, oldest first (TF Serving's base path layout)."""
+    if not os.path.isdir(path):
+        return []
+    numbered = sorted((d for d in os.listdir(path) if d.isdigit()), key=int)
+    return [os.path.join(path, d) for d in numbered if os.path.isfile(os.path.join(path, d, "saved_model.pb"))]
+
+
+def looks_like_model(path: str) -> bool:
+    """Whether `path` is meant as a model: a SavedModel, a model base path, the `export`
+    folder of a model dir, or a model dir (checkpoints, config.json). A folder of images
+    is none of these."""
+    if not os.path.isdir(path):
         return False
+    marks = ("saved_model.pb", "checkpoint", "config.json", "export") + _EXPORT_KINDS
+    return bool(_versions(path)) or any(os.path.exists(os.path.join(path, mark)) for mark in marks)
 
 
 def resolve_saved_model(path: str) -> str:
-    """A SavedModel folder, or the newest numbered version inside a model base path."""
+    """The SavedModel that `path` names.
+
+    `path` may be a SavedModel folder, a base path with numbered versions (the newest is
+    taken), the export folder of a model dir (its `best` export, else `latest`), or a
+    model dir of `python -m tf_crnn.train` (the same, under its `export/`).
+    """
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return path
-    versions = sorted((d for d in os.listdir(path) if d.isdigit()), key=int) if os.path.isdir(path) else []
-    if not versions or not os.path.isfile(os.path.join(path, versions[-1], "saved_model.pb")):
-        raise DataError(f"no SavedModel in {path} (expected saved_model.pb or numbered version folders)")
-    return os.path.join(path, versions[-1])
+    for base in [path] + [os.path.join(path, kind) for kind in _EXPORT_KINDS] + \
+            [os.path.join(path, "export", kind) for kind in _EXPORT_KINDS]:
+        versions = _versions(base)
+        if versions:
+            return versions[-1]
+    if os.path.isdir(path) and any(os.path.exists(os.path.join(path, m)) for m in ("checkpoint", "config.json")):
+        raise DataError(f"{path} is a model dir with no export yet (training exports to {os.path.join(path, 'export')} "
+                        f"after each evaluation); export one with: python export_model.py {path} --output_dir DIR")
+    raise DataError(f"no SavedModel in {path} (expected saved_model.pb, numbered version folders, or a model dir "
+                    "with exports)")
 
 
 def read_in_batches(read, items, batch_size: int, bad_input_errors: tuple):
@@ -98,23 +131,36 @@ class Recognizer:
         return {key: value.numpy() for key, value in outputs.items()}
 
     def recognize_files(self, paths: List[str], batch_size: int = 32):
-        """Yields (path, word, confidence, error) per file; an undecodable image gets an error."""
+        """Yields (path, word, confidence, error) per file; an unreadable image gets an error.
+
+        Each file is checked (fully decoded) by the converter's own check first, and formats
+        the serving graph does not decode (TIFF, WebP, ...) are handed to it as PNG, so
+        every command takes the same files.
+        """
+        checked = {}
+        for path in paths:
+            try:
+                checked[path] = read_checked_image(path)
+            except BadImage as bad:
+                checked[path] = bad
 
         def read(chunk):
-            encoded = []
-            for path in chunk:
-                with open(path, "rb") as handle:
-                    encoded.append(handle.read())
-            outputs = self.recognize_bytes(encoded)
+            outputs = self.recognize_bytes([checked[path] for path in chunk])
             return [(word.decode("utf-8"), float(confidence))
                     for word, confidence in zip(outputs["words"], outputs["confidences"])]
 
-        rows = read_in_batches(read, paths, batch_size, (self._tf.errors.InvalidArgumentError,))
-        for path, (row, error) in zip(paths, rows):
-            if error is None:
-                yield path, row[0], row[1], None
+        readable = [path for path in paths if not isinstance(checked[path], BadImage)]
+        rows = dict(zip(readable, read_in_batches(read, readable, batch_size,
+                                                  (self._tf.errors.InvalidArgumentError,))))
+        for path in paths:
+            if isinstance(checked[path], BadImage):
+                yield path, None, None, str(checked[path])
             else:
-                yield path, None, None, "image does not decode"
+                (row, error) = rows[path]
+                if error is None:
+                    yield path, row[0], row[1], None
+                else:
+                    yield path, None, None, "image does not decode"
 
 
 class LanguageModelRecognizer(Recognizer):
@@ -155,19 +201,26 @@ def main(argv=None):
                         help="read with the beam search and a character language model fitted on this text (one "
                              "word a line); 'english' is the built-in English text (about 20 s to fit)")
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f"--batch_size must be 1 or more, got {args.batch_size}")
     paths = args.paths
     model = args.model
-    if model is None and len(paths) > 1 and is_saved_model(paths[0]):
+    if model is None and looks_like_model(paths[0]):
         model, paths = paths[0], paths[1:]
+        if not paths:
+            raise DataError(f"{model} is a model; give the images to read after it")
     if model is None:
-        if not is_saved_model(SHIPPED_MODEL):
+        if not looks_like_model(SHIPPED_MODEL):
             raise DataError(f"no model given and no shipped model in {SHIPPED_MODEL}; pass --model SAVED_MODEL")
         model = SHIPPED_MODEL
-    resolve_saved_model(model)
+    saved_model = resolve_saved_model(model)
     images = find_images(paths)
     if not images:
         raise DataError("no image files found in " + ", ".join(paths))
-    recognizer = LanguageModelRecognizer(model, args.language_model) if args.language_model else Recognizer(model)
+    shipped = " (the shipped word recognizer)" if os.path.abspath(model) == SHIPPED_MODEL else ""
+    print(f"model: {saved_model}{shipped}", file=sys.stderr)
+    recognizer = (LanguageModelRecognizer(saved_model, args.language_model) if args.language_model
+                  else Recognizer(saved_model))
     rows = list(recognizer.recognize_files(images, args.batch_size))
     if args.json:
         print(json.dumps([{"path": p, "text": t, "confidence": c, **({"error": e} if e else {})}

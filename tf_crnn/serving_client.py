@@ -29,6 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from tf_crnn.data.images import BadImage, read_checked_image
 from tf_crnn.errors import DataError, UserError, exit_on_user_error
 
 SIGNATURE = "serving_default"
@@ -205,30 +206,33 @@ def grpc_predict(target: str, model_name: str, images: List[bytes], timeout: flo
 def read_batches(predict, paths: List[str], batch_size: int):
     """Yields (path, Reading or None, error or None) per image, batch by batch.
 
-    A batch the server refuses (one bad image fails them all) is sent again one image
-    at a time, so only the bad image is reported. An unreachable server stops the run.
+    Each file is checked here first, so a file that is not a readable image gets its own
+    error without reaching the server. A batch the server refuses (one bad image fails
+    them all) is sent again one image at a time, so only the bad image is reported. An
+    unreachable server stops the run.
     """
     for start in range(0, len(paths), batch_size):
         chunk = paths[start:start + batch_size]
-        images = []
+        rows, sent = {}, {}
         for path in chunk:
             try:
-                with open(path, "rb") as handle:
-                    images.append(handle.read())
-            except OSError as err:
-                raise DataError(f"{path}: cannot be read: {err.strerror}") from None
-        try:
-            yield from zip(chunk, predict(images), [None] * len(chunk))
-        except ServingError as err:
-            if not err.rejected:
-                raise
-            for path, data in zip(chunk, images):
-                try:
-                    yield path, predict([data])[0], None
-                except ServingError as single:
-                    if not single.rejected:
-                        raise
-                    yield path, None, str(single)
+                sent[path] = read_checked_image(path)  # TIFF, WebP, ... go to the server as PNG
+            except BadImage as bad:
+                rows[path] = (path, None, str(bad))
+        if sent:
+            try:
+                rows.update((path, (path, reading, None)) for path, reading in zip(sent, predict(list(sent.values()))))
+            except ServingError as err:
+                if not err.rejected:
+                    raise
+                for path, data in sent.items():
+                    try:
+                        rows[path] = (path, predict([data])[0], None)
+                    except ServingError as single:
+                        if not single.rejected:
+                            raise
+                        rows[path] = (path, None, str(single))
+        yield from (rows[path] for path in chunk)
 
 
 def main(argv=None):

@@ -13,7 +13,7 @@ import os
 from absl import app, flags
 
 from tf_crnn.config import (check_same_architecture, expand_files, load_config, write_resolved)
-from tf_crnn.errors import exit_on_user_error
+from tf_crnn.errors import ConfigError, DataError, exit_on_user_error
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Where checkpoints, summaries and exports go (overrides the config).")
@@ -61,6 +61,30 @@ def run_config(config):
     )
 
 
+def refuse_non_model_dir(model_dir: str) -> None:
+    """A model dir must be a folder of checkpoints: training into an export (the shipped
+    model, a copy of one) would start from scratch there and mix checkpoints into it."""
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise ConfigError(f"field 'model_dir': {model_dir} is a file, not a folder")
+    numbered = [d for d in os.listdir(model_dir) if d.isdigit()] if os.path.isdir(model_dir) else []
+    if os.path.isfile(os.path.join(model_dir, "saved_model.pb")) or any(
+            os.path.isfile(os.path.join(model_dir, d, "saved_model.pb")) for d in numbered):
+        raise ConfigError(f"field 'model_dir': {model_dir} is an export (a SavedModel), not a model dir; "
+                          "give a new or existing training folder")
+
+
+def check_trained_to_the_end(config) -> None:
+    """Training that stops early without an error ran out of data (every example of a
+    pass dropped); say so instead of reporting a short run as finished."""
+    import tensorflow as tf
+
+    checkpoint = tf.train.latest_checkpoint(config.model_dir)
+    step = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
+    if step < config.train_steps:
+        raise DataError(f"training stopped at step {step} of {config.train_steps}: no example of train_files "
+                        "survived decoding and the label checks (see the warnings above)")
+
+
 def make_estimator(config, run_config_=None):
     import tensorflow as tf
 
@@ -79,8 +103,9 @@ def train_and_evaluate(config):
     from tf_crnn.data.input import make_input_fn
     from tf_crnn.export import serving_input_receiver_fn, write_metadata
     from tf_crnn.exporters import BestExporter
-    from tf_crnn.label_check import check_labels
+    from tf_crnn.data.check import check_training_data
 
+    refuse_non_model_dir(config.model_dir)
     train_files = expand_files(config.train_files, "train_files")
     eval_files = expand_files(config.eval_files, "eval_files")
     check_same_architecture(config, config.model_dir)
@@ -88,8 +113,7 @@ def train_and_evaluate(config):
     # at once); the other trainers shuffle with their own seed, or all would read alike.
     cluster = tf.estimator.RunConfig()  # only reads TF_CONFIG
     if cluster.is_chief:
-        if config.unknown_label_policy == "error":
-            check_labels(config, train_files + eval_files)
+        check_training_data(config, (("train_files", train_files), ("eval_files", eval_files)))
         write_resolved(config, config.model_dir)
     config = dataclasses.replace(config, seed=config.seed + (cluster.global_id_in_cluster or 0))
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
@@ -115,7 +139,10 @@ def train_and_evaluate(config):
         start_delay_secs=0,
         throttle_secs=0,
     )
-    return tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+    result = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
+    if cluster.is_chief:
+        check_trained_to_the_end(config)
+    return result
 
 
 @exit_on_user_error

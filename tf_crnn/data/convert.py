@@ -522,7 +522,10 @@ def convert(args) -> dict:
     staging = os.path.join(args.output_dir, _STAGING.format(prefix=args.prefix))
     if not os.path.isdir(staging):
         made.append(staging)
-    os.makedirs(os.path.join(staging, _LISTINGS), exist_ok=True)
+    try:
+        os.makedirs(os.path.join(staging, _LISTINGS), exist_ok=True)
+    except OSError as err:
+        raise DataError(f"--output_dir {args.output_dir}: cannot be made ({err.strerror})") from None
     plan = None
     try:
         readers = open_readers(args, staging)
@@ -550,14 +553,26 @@ def convert(args) -> dict:
             raise UserError("interrupted" + (f"; finished shards are kept in {staging}: run the same command "
                                              "again to resume" if plan is not None else "")) from None
         raise
-    _finish(plan, args.output_dir, args.prefix, staging)
     report = build_report(plan, totals, alphabet, args.lowercase, time.time() - start, progress.rate)
     report_path = os.path.join(args.output_dir, f"{args.prefix}-report.json")
+    empty = [split for split in sorted({shard.split for shard in plan.shards}) if not totals.written[split]]
+    if not empty:
+        _finish(plan, args.output_dir, args.prefix, staging)
     with open(report_path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, ensure_ascii=False)
     os.replace(report_path + ".tmp", report_path)
     shutil.rmtree(staging)
     print_report(report, report_path)
+    if empty:
+        # Empty shards would train on nothing; an earlier set of this prefix stays as it was.
+        planned = collections.Counter()
+        for shard in plan.shards:
+            planned[shard.split] += shard.end - shard.begin
+        counts = ", ".join(f"0 of {planned[split]} {split} examples" for split in empty)
+        first = report["skipped"][:1]
+        raise DataError(f"{counts} written: no shard written" +
+                        (f" (first problem: {first[0]['where']}: {first[0]['reason']})" if first else "") +
+                        f"; the report is in {report_path}")
     return report
 
 
@@ -605,6 +620,8 @@ def parse_args(argv=None):
         parser.error("--val_ratio must be in [0, 1)")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
+        parser.error(f"--output_dir: {args.output_dir} is a file, not a folder")
     if args.lexicon is not None and not os.path.isfile(args.lexicon):
         parser.error(f"--lexicon: file not found: {args.lexicon}")
     if args.label_regex is not None:

@@ -4,8 +4,14 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-# Formats tf.io.decode_image reads; anything else is re-encoded to PNG.
-_KEPT_FORMATS = {"PNG", "JPEG", "GIF", "BMP"}
+# Files every command takes, by extension: what Pillow decodes and the converter, the
+# folder reader, predict and evaluate accept alike.
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
+
+# Kept byte for byte; anything else (BMP, GIF, TIFF, WebP, ...) is re-encoded to PNG, which
+# is lossless and which TensorFlow decodes in grey and in colour alike (its BMP decoder
+# refuses 1-bit files and neither its BMP nor its GIF decoder gives grey).
+_KEPT_FORMATS = {"PNG", "JPEG"}
 
 
 class BadImage(Exception):

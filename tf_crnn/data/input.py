@@ -16,7 +16,8 @@ from tf_crnn.data.preprocess import decode_image, resize_to_height
 PAD_ID = -1
 
 
-def _example_parser(config, training: bool):
+def example_parser(config, training: bool):
+    """One serialized record -> (features, labels); the data check runs it on a sample too."""
     alphabet = for_config(config)
 
     def parse(record):
@@ -47,7 +48,7 @@ def make_dataset(config, files, training: bool, batch_size: int = None) -> tf.da
     in_order = config.deterministic or not training
     filenames = tf.data.Dataset.from_tensor_slices(list(files))
     if training:
-        filenames = filenames.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True).repeat()
+        filenames = filenames.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True)
     records = filenames.interleave(
         tf.data.TFRecordDataset,
         cycle_length=min(len(files), 8),
@@ -56,9 +57,13 @@ def make_dataset(config, files, training: bool, batch_size: int = None) -> tf.da
     )
     if training:
         records = records.shuffle(config.shuffle_buffer, seed=config.seed)
-    examples = records.map(_example_parser(config, training), num_parallel_calls=tf.data.AUTOTUNE,
+    examples = records.map(example_parser(config, training), num_parallel_calls=tf.data.AUTOTUNE,
                            deterministic=in_order)
     examples = examples.filter(_usable).ignore_errors(log_warning=True)
+    if training:
+        # Repeated after the filter: a pass that yields no example then ends the data (and
+        # the run, which train.py reports) where repeating the files would wait forever.
+        examples = examples.repeat()
     padding = ({"images": 0.0, "widths": 0}, {"ids": PAD_ID, "lengths": 0})
     if training and config.bucket_boundaries:
         batches = examples.bucket_by_sequence_length(

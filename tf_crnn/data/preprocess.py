@@ -8,8 +8,22 @@ import tensorflow as tf
 
 
 def decode_image(encoded: tf.Tensor, channels: int) -> tf.Tensor:
-    """Encoded PNG/JPEG/GIF/BMP bytes -> float32 [height, width, channels] in [0, 1]."""
-    image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
+    """Encoded PNG/JPEG/GIF/BMP bytes -> float32 [height, width, channels] in [0, 1].
+
+    TensorFlow's BMP and GIF decoders only give colour, so for a grey model those two are
+    decoded in colour and converted; PNG and JPEG keep their own grey decoding, the one
+    every model so far was trained on.
+    """
+    if channels == 1:
+        magic = tf.strings.substr(encoded, 0, 3)
+        colour_only = tf.logical_or(tf.equal(magic, "GIF"), tf.equal(tf.strings.substr(encoded, 0, 2), "BM"))
+        image = tf.cond(
+            colour_only,
+            lambda: tf.image.rgb_to_grayscale(tf.io.decode_image(encoded, channels=3, expand_animations=False)),
+            lambda: tf.io.decode_image(encoded, channels=1, expand_animations=False),
+        )
+    else:
+        image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
     image.set_shape([None, None, channels])
     return tf.image.convert_image_dtype(image, tf.float32)
 

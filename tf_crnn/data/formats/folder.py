@@ -22,10 +22,10 @@ from typing import Dict, Iterable, Iterator, Optional, Tuple
 
 from tf_crnn.data.formats import BadLine, Sample
 from tf_crnn.data.formats.lines import LineReader, open_records
+from tf_crnn.data.images import IMAGE_EXTENSIONS
 from tf_crnn.errors import DataError
 
 DEFAULT_LABEL_REGEX = r"(?:\d+_)?(?P<label>.+?)(?:_\d+)?"
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
 
 
 def compile_label_regex(regex: Optional[str]) -> "re.Pattern":

@@ -1,0 +1,183 @@
+"""What a training run is about to read, checked before its first step.
+
+An input pipeline that drops every example does not fail: it waits for the next one,
+forever. So before training starts, each set (train_files, eval_files) is checked:
+
+- every label is counted against the alphabet, inside TensorFlow (only offending rows
+  reach Python): an empty set stops the run, so does any label with units outside the
+  alphabet under the `error` policy, and under `skip` the share of labels dropped is
+  printed and stops the run above `max_skipped_label_share`;
+- a sample of records (at most `DECODE_SAMPLE`, spread over the shards) goes through the
+  training parser: when none of them decodes, the run stops naming the first images.
+
+The label count is cached in the model dir, keyed by the shards' names, sizes and times
+and by the alphabet, so a resumed run does not scan 9 million labels again.
+"""
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import List
+
+from tf_crnn.errors import DataError
+
+_CACHE = "data_check.json"
+_SHOWN = 5
+DECODE_SAMPLE = 256
+
+
+@dataclass
+class LabelCount:
+    """The labels of one set of shards: how many, and how many training would drop."""
+
+    records: int = 0
+    empty: int = 0  # no unit at all: always dropped
+    unknown: int = 0  # units outside the alphabet: an error, skipped, or read as the unknown token
+    empty_files: List[str] = field(default_factory=list)
+    first_unknown: List[list] = field(default_factory=list)  # [shard, image path, label, units]
+
+
+def _fingerprint(config, files) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([config.alphabet, config.lowercase_labels], ensure_ascii=False).encode())
+    for path in files:
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def count_labels(config, files, limit: int = _SHOWN) -> LabelCount:
+    """Counts the records, empty labels and labels with units outside the alphabet of `files`."""
+    import tensorflow as tf
+
+    from tf_crnn.alphabet import Alphabet
+    from tf_crnn.data import schema
+
+    alphabet = Alphabet(config.alphabet)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def parse(records):
+        parsed = schema.parse_examples(records, keys=(schema.LABEL, schema.PATH))
+        labels = parsed[schema.LABEL]
+        if config.lowercase_labels:
+            labels = tf.strings.lower(labels, encoding="utf-8")
+        ids = alphabet.tf_encode(labels)
+        bad = tf.reduce_any(ids < 0, axis=1)
+        empty = tf.reduce_sum(tf.cast(tf.equal(tf.strings.length(labels), 0), tf.int32))
+        return tf.size(labels), empty, tf.boolean_mask(parsed[schema.PATH], bad), tf.boolean_mask(labels, bad)
+
+    count = LabelCount()
+    per_file = {path: 0 for path in files}
+    for path in files:  # one shard at a time, so a broken one is named
+        try:
+            for records in tf.data.TFRecordDataset(path).batch(4096):
+                size, empty, paths, labels = parse(records)
+                per_file[path] += int(size)
+                count.empty += int(empty)
+                count.unknown += int(labels.shape[0])
+                for image_path, label in zip(paths.numpy(), labels.numpy()):
+                    if len(count.first_unknown) < limit:
+                        text = label.decode("utf-8")
+                        count.first_unknown.append([path, image_path.decode("utf-8"), text,
+                                                    "".join(sorted(set(alphabet.unknown_units(text))))])
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
+            raise DataError(f"{path}: not a TFRecord shard of tf_crnn ({str(err).splitlines()[0]})") from None
+    count.records = sum(per_file.values())
+    count.empty_files = [path for path, size in per_file.items() if not size]
+    return count
+
+
+def cached_label_count(config, files) -> LabelCount:
+    """`count_labels`, read from the model dir's cache when the shards and alphabet are unchanged."""
+    cache = os.path.join(config.model_dir, _CACHE)
+    fingerprint = _fingerprint(config, files)
+    cached = {}
+    if os.path.isfile(cache):
+        with open(cache, encoding="utf-8") as handle:
+            cached = json.load(handle)
+    if fingerprint in cached:
+        return LabelCount(**cached[fingerprint])
+    count = count_labels(config, files)
+    cached = {key: value for key, value in cached.items() if key != fingerprint}
+    cached[fingerprint] = asdict(count)
+    cached = dict(list(cached.items())[-4:])  # a train and an eval set, and the ones before them
+    os.makedirs(config.model_dir, exist_ok=True)
+    with open(cache + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(cached, handle, ensure_ascii=False)
+    os.replace(cache + ".tmp", cache)
+    return count
+
+
+def _shown(files: List[str], most: int = 3) -> str:
+    return ", ".join(files[:most]) + (f" and {len(files) - most} more" if len(files) > most else "")
+
+
+def check_label_count(config, what: str, files: List[str], count: LabelCount) -> None:
+    """Applies the unknown-label policy to one set's count; prints what will be dropped."""
+    if not count.records:
+        raise DataError(f"field '{what}': no examples: every shard is empty ({_shown(files)})")
+    first = "\n".join(f"  {shard}: {path}: {label!r} has {units!r}"
+                      for shard, path, label, units in count.first_unknown)
+    if count.unknown and config.unknown_label_policy == "error":
+        raise DataError(
+            f"{count.unknown} label(s) have characters outside the alphabet ({config.alphabet_file}); the first:\n"
+            f"{first}\nAdd the units to the alphabet, or set unknown_label_policy to 'skip' or 'unknown'."
+        )
+    skipped = count.unknown if config.unknown_label_policy == "skip" else 0
+    dropped = count.empty + skipped
+    if dropped == count.records:
+        raise DataError(f"field '{what}': no example survives: of {count.records} labels, {skipped} have characters "
+                        f"outside the alphabet (unknown_label_policy 'skip') and {count.empty} are empty"
+                        + (f"; the first:\n{first}" if first else ""))
+    share = dropped / count.records
+    if dropped:
+        print(f"{what}: {dropped} of {count.records} examples ({share:.1%}) will be skipped: {skipped} with "
+              f"characters outside the alphabet, {count.empty} with an empty label", file=sys.stderr)
+    if share > config.max_skipped_label_share:
+        raise DataError(
+            f"field '{what}': {dropped} of {count.records} examples ({share:.1%}) would be skipped, more than "
+            f"max_skipped_label_share ({config.max_skipped_label_share:g}); the first:\n{first}\n"
+            "Add the units to the alphabet, or raise max_skipped_label_share."
+        )
+
+
+def check_images_decode(config, what: str, files: List[str], sample: int = DECODE_SAMPLE) -> None:
+    """Runs up to `sample` records, spread over the shards, through the training parser.
+
+    When none of them decodes the run stops with the first images and why; when some do
+    not, their share is printed (training skips such examples).
+    """
+    import tensorflow as tf
+
+    from tf_crnn.data import schema
+    from tf_crnn.data.input import example_parser
+
+    parse = example_parser(config, training=False)
+    shards = files[::max(1, len(files) // 32)][:32]
+    per_shard = max(1, sample // len(shards))
+    tried, failures = 0, []
+    for path in shards:
+        for record in tf.data.TFRecordDataset(path).take(per_shard):
+            tried += 1
+            try:
+                parse(record)
+            except tf.errors.OpError as err:
+                source = schema.parse_examples(record, keys=(schema.PATH,))[schema.PATH].numpy().decode("utf-8")
+                failures.append(f"{path}: {source or 'record'}: {err.message.splitlines()[0]}")
+    if not failures:
+        return
+    listed = "\n".join(f"  {line}" for line in failures[:_SHOWN])
+    if len(failures) == tried:
+        raise DataError(f"field '{what}': no example survives: none of the {tried} images sampled from "
+                        f"{_shown(files)} decodes; the first:\n{listed}")
+    print(f"{what}: {len(failures)} of {tried} sampled images do not decode (training skips them); the first:\n"
+          f"{listed}", file=sys.stderr)
+
+
+def check_training_data(config, sets) -> None:
+    """Checks each (field name, files) of `sets`; raises DataError when training could not run on it."""
+    for what, files in sets:
+        check_label_count(config, what, files, cached_label_count(config, files))
+        check_images_decode(config, what, files)
