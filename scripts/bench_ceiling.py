@@ -2,8 +2,8 @@
 
 Measures fp32 and bf16 GFLOP/s of a large matmul and of a 3x3 convolution shaped like
 the CRNN's middle layers, and counts the forward FLOPs of one 32x100 image through the
-configured network (2 FLOPs per multiply-add). Training costs about 3x the forward pass,
-so `images/s x 3 x forward FLOPs` over the ceiling is the fraction of the machine a
+configured network, with each backbone (`vgg`, `mobilenet_v3`; 2 FLOPs per multiply-add).
+Training costs about 3x the forward pass, so `images/s x 3 x forward FLOPs` over the ceiling is the fraction of the machine a
 training run uses. Prints the figures and writes benchmarks/results/ceiling.json.
 
     python scripts/bench_ceiling.py [--config model_params.json]
@@ -51,31 +51,26 @@ def conv_gflops(dtype, batch=64, height=8, width=25, channels=256):
     return _best_rate(lambda: run().numpy(), 2.0 * batch * height * width * channels * channels * 9)
 
 
-def crnn_forward_flops(conv_channels, lstm_units, num_classes, height=32, width=100, channels=1):
-    """Multiply-adds x 2 of convolutions, LSTMs and dense layers for one image."""
-    from tf_crnn.network import POOLING
+def forward_flops(config, backbone: str, height=32, width=100) -> int:
+    """Floating-point operations of one 32x100 image through `config`'s network with `backbone`.
 
-    flops, h, w, c_in = 0, height, width, channels
-    for index, c_out in enumerate(conv_channels):
-        last = index == len(conv_channels) - 1
-        if last:
-            h, kernel = h - 1, 2
-        else:
-            kernel = 3
-        flops += 2 * kernel * kernel * c_in * c_out * h * w
-        if index in POOLING:
-            ph, pw = POOLING[index]
-            h, w = -(-h // ph), -(-w // pw)
-        c_in = c_out
-    frames, features = w, h * c_in
-    for index, units in enumerate(lstm_units):
-        flops += 2 * 2 * 4 * (features + units) * units * frames  # 2 directions, 4 gates
-        features = 2 * units
-        out = lstm_units[index + 1] if index < len(lstm_units) - 1 else num_classes
-        flops += 2 * features * out * frames
-        features = out
-    return flops
+    Counted by TensorFlow's profiler on the frozen graph with the LSTMs unrolled (a loop's
+    body would be counted once), so every backbone is measured the same way.
+    """
+    import dataclasses
 
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from tf_crnn.network import build_network
+
+    network = build_network(dataclasses.replace(config, backbone=backbone), len(config.alphabet) + 1,
+                            precision="float32", unroll=True)
+    spec = tf.TensorSpec([1, height, width, config.channels], tf.float32)
+    frozen = convert_variables_to_constants_v2(tf.function(lambda x: network(x, None)).get_concrete_function(spec))
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(frozen.graph, options=options).total_float_ops
 
 
 @exit_on_user_error
@@ -87,10 +82,11 @@ def main():
 
     import tensorflow as tf
 
-    from tf_crnn.config import load_config
+    from tf_crnn.config import BACKBONES, load_config
 
     config = load_config(args.config)
-    forward = crnn_forward_flops(config.conv_channels, config.lstm_units, len(config.alphabet) + 1)
+    flops = {backbone: forward_flops(config, backbone) for backbone in BACKBONES}
+    forward = flops[config.backbone]
     result = {
         "benchmark": "cpu_ceiling",
         "matmul_fp32_gflops": round(matmul_gflops(tf.float32), 1),
@@ -99,6 +95,8 @@ def main():
         "conv3x3_bf16_gflops": round(conv_gflops(tf.bfloat16), 1),
         "crnn_forward_gflop_per_image": round(forward / 1e9, 3),
         "crnn_training_gflop_per_image": round(3 * forward / 1e9, 3),
+        "forward_gflop_per_image_by_backbone": {name: round(value / 1e9, 3) for name, value in flops.items()},
+        "width_multiplier": config.width_multiplier,
         "config": os.path.relpath(args.config, REPO),
     }
     write_result(result, args.output)

@@ -36,12 +36,16 @@ def test_training_benchmark_compares_estimator_and_keras(trained_tiny, tmp_path)
     assert result["steps_measured"] == 3
 
 
-def test_ceiling_counts_the_papers_1_39_gflop(tmp_path):
+def test_ceiling_counts_the_papers_1_37_gflop_and_a_fifth_of_it_for_mobilenet_v3(tmp_path):
     sys.path.insert(0, os.path.join(REPO, "scripts"))
-    from bench_ceiling import crnn_forward_flops
+    from bench_ceiling import forward_flops
 
-    flops = crnn_forward_flops([64, 128, 256, 256, 512, 512, 512], [256, 256], 37)
-    assert 1.3e9 < flops < 1.45e9
+    from tf_crnn.config import load_config
+
+    config = load_config(os.path.join(REPO, "model_params.json"))
+    vgg = forward_flops(config, "vgg")
+    assert 1.3e9 < vgg < 1.45e9  # the paper's network: 2 x multiply-adds of its convolutions, LSTMs and dense layers
+    assert 0.15 * vgg < forward_flops(config, "mobilenet_v3") < 0.25 * vgg
 
 
 @pytest.mark.parametrize("script", ["bench_train.py", "bench_input.py", "bench_ceiling.py", "bench_serving.py"])

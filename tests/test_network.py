@@ -1,7 +1,38 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tf_crnn.network import CRNN
+
+BACKBONES = ("vgg", "mobilenet_v3")
+
+
+def _small(backbone, lstm_units=(8,), num_classes=5):
+    return CRNN([8, 8, 8, 8, 8, 8, 8], list(lstm_units), num_classes=num_classes, backbone=backbone,
+                width_multiplier=0.25)
+
+
+def test_mobilenet_v3_backbone_parameters_and_feature_map():
+    from tf_crnn.backbones import MobileNetV3Text
+
+    counts = {}
+    for multiplier in (0.5, 1.0):
+        backbone = MobileNetV3Text(multiplier)
+        features = backbone(tf.zeros([2, 32, 100, 1]), tf.constant([100, 41]))
+        counts[multiplier] = backbone.count_params()
+        # Height halved four times, width twice: 2 rows of 25 frames (one per 4 pixels).
+        assert features.shape[:3] == (2, 2, 25)
+        assert features.shape[3] == (576 if multiplier == 1.0 else 288)
+    # Its own weights (the LSTMs come on top): about a tenth of the paper's conv stack at 1.0.
+    assert 0.8e6 < counts[1.0] < 1.1e6, counts
+    assert 0.2e6 < counts[0.5] < 0.35e6, counts
+
+
+def test_a_crnn_with_mobilenet_v3_reads_as_many_frames_as_with_vgg():
+    images, widths = tf.zeros([3, 32, 157, 1]), tf.constant([157, 64, 9])
+    shapes = {backbone: CRNN([64, 128, 256, 256, 512, 512, 512], [256, 256], 37, backbone=backbone)(
+        images, widths).shape for backbone in BACKBONES}
+    assert shapes["vgg"] == shapes["mobilenet_v3"] == (3, 40, 37)
 
 
 def test_paper_network_has_about_8_3_million_parameters():
@@ -11,8 +42,9 @@ def test_paper_network_has_about_8_3_million_parameters():
     assert 8.2e6 < count < 8.4e6, count
 
 
-def test_one_frame_per_four_pixels_and_the_mask_hides_padding():
-    network = CRNN([8, 8, 8, 8, 8, 8, 8], [8], num_classes=5)
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_one_frame_per_four_pixels_and_the_mask_hides_padding(backbone):
+    network = _small(backbone)
     images = np.random.RandomState(0).rand(2, 32, 160, 1).astype(np.float32)
     widths = tf.constant([160, 30])
     logits = network(images, widths).numpy()
@@ -26,8 +58,9 @@ def test_one_frame_per_four_pixels_and_the_mask_hides_padding():
     np.testing.assert_allclose(logits[0], again[0], atol=1e-6)
 
 
-def test_a_reading_does_not_depend_on_the_rest_of_the_batch():
-    network = CRNN([8, 8, 8, 8, 8, 8, 8], [8], num_classes=5)
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_a_reading_does_not_depend_on_the_rest_of_the_batch(backbone):
+    network = _small(backbone)
     rng = np.random.RandomState(1)
     narrow = rng.rand(1, 32, 37, 1).astype(np.float32)
     wide = rng.rand(1, 32, 90, 1).astype(np.float32)

@@ -18,12 +18,15 @@ SCHEDULES = ("constant", "exponential", "cosine")
 DECODERS = ("greedy", "beam")
 UNKNOWN_POLICIES = ("error", "skip", "unknown")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+BACKBONES = ("vgg", "mobilenet_v3")  # tf_crnn/backbones.py
 
 # Fields that change the network's variables: a model dir trained with one value
 # cannot be resumed with another.
 ARCHITECTURE_FIELDS = (
     "image_height",
     "channels",
+    "backbone",
+    "width_multiplier",
     "conv_channels",
     "lstm_units",
     "spatial_transformer",
@@ -62,6 +65,8 @@ class Config:
     max_image_width: int = 256
     min_image_width: int = 8
     channels: int = 1
+    backbone: str = "vgg"
+    width_multiplier: float = 1.0  # mobilenet_v3's channels are scaled by it
     conv_channels: List[int] = field(default_factory=lambda: [64, 128, 256, 256, 512, 512, 512])
     lstm_units: List[int] = field(default_factory=lambda: [256, 256])
     dropout: float = 0.0
@@ -189,6 +194,9 @@ def validate(config: Config) -> Config:
     choice("decoder", DECODERS)
     choice("unknown_label_policy", UNKNOWN_POLICIES)
     choice("precision", PRECISIONS)
+    choice("backbone", BACKBONES)
+    if not 0.1 <= config.width_multiplier <= 4.0:
+        raise ConfigError(f"field 'width_multiplier' must be in [0.1, 4], got {config.width_multiplier}")
     for name in ("image_height", "max_image_width", "min_image_width", "batch_size", "train_steps",
                  "save_checkpoints_steps", "keep_checkpoint_max", "beam_width", "top_paths",
                  "learning_rate", "decay_steps", "log_step_count_steps"):

@@ -1,7 +1,8 @@
 """The CRNN network (Shi, Bai and Yao, 2015): conv stack -> bidirectional LSTMs -> per-frame logits.
 
-The conv stack turns an image of height H into a sequence of W/4 frames (two 2x2 and two
-2x1 max-poolings); each frame sees a vertical slice of the word. Two bidirectional LSTMs
+The conv stack (`backbone`: the paper's `vgg`, or `mobilenet_v3`, tf_crnn/backbones.py)
+turns an image of height H into a sequence of W/4 frames; each frame sees a vertical
+slice of the word. Two bidirectional LSTMs
 read the sequence, with a linear projection between them as in the paper, and a dense
 layer scores every alphabet unit plus the CTC blank for each frame. With the paper's
 sizes this is about 8.3M parameters.
@@ -9,11 +10,8 @@ sizes this is about 8.3M parameters.
 
 import tensorflow as tf
 
+from tf_crnn.backbones import WIDTH_REDUCTION, MobileNetV3Text, run_vgg, vgg_layers, zero_beyond
 from tf_crnn.stn import SpatialTransformer
-
-# Max-pooling after these conv layers (0-based), as (height, width) windows.
-POOLING = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
-WIDTH_REDUCTION = 4
 
 
 def sequence_lengths(widths: tf.Tensor) -> tf.Tensor:
@@ -54,30 +52,18 @@ class CRNN(tf.keras.Model):
     """images [batch, H, W, C] in [0, 1] and widths [batch] -> logits [batch, W/4, classes]."""
 
     def __init__(self, conv_channels, lstm_units, num_classes, dropout=0.0, precision="float32",
-                 spatial_transformer=False, unroll=False, name="crnn"):
+                 spatial_transformer=False, unroll=False, backbone="vgg", width_multiplier=1.0, name="crnn"):
         super().__init__(name=name)
         self.spatial_transformer = SpatialTransformer() if spatial_transformer else None
         # Under mixed_bfloat16 the layers compute in bfloat16 and keep float32 weights; the
         # logits come out in float32 for the softmax and the CTC loss.
         policy = tf.keras.mixed_precision.Policy(precision)
-        self.conv_layers = []
-        for index, channels in enumerate(conv_channels):
-            last = index == len(conv_channels) - 1
-            block = []
-            if last:
-                # A 2x2 'valid' conv closes the height as in the paper; the right-hand pad
-                # keeps one frame per 4 pixels of width.
-                block.append(tf.keras.layers.ZeroPadding2D(((0, 0), (0, 1)), name=f"pad{index + 1}", dtype=policy))
-            block += [
-                tf.keras.layers.Conv2D(channels, 2 if last else 3, padding="valid" if last else "same",
-                                       use_bias=False, name=f"conv{index + 1}", dtype=policy),
-                tf.keras.layers.BatchNormalization(name=f"bn{index + 1}", dtype=policy),
-                tf.keras.layers.ReLU(name=f"relu{index + 1}", dtype=policy),
-            ]
-            if index in POOLING:
-                block.append(tf.keras.layers.MaxPool2D(POOLING[index], POOLING[index], padding="same",
-                                                       name=f"pool{index + 1}", dtype=policy))
-            self.conv_layers.extend(block)
+        if backbone == "vgg":
+            self.conv_layers = vgg_layers(conv_channels, policy)  # here, for the variable names of old checkpoints
+            self.backbone = None
+        else:
+            self.conv_layers = []
+            self.backbone = MobileNetV3Text(width_multiplier, dtype=policy)
         self.rnn_layers = []
         for index, units in enumerate(lstm_units):
             self.rnn_layers.append(BidirectionalLSTM(units, name=f"blstm{index + 1}", dtype=policy, unroll=unroll))
@@ -98,13 +84,11 @@ class CRNN(tf.keras.Model):
         reading never depends on what else is in the batch.
         """
         x = tf.cast(images * 2.0 - 1.0, self.compute_dtype_)
-        x = _zero_beyond(x, widths)
-        for layer in self.conv_layers:
-            x = layer(x, training=training)
-            if isinstance(layer, tf.keras.layers.MaxPool2D) and widths is not None:
-                widths = (widths + layer.pool_size[1] - 1) // layer.pool_size[1]
-            elif isinstance(layer, tf.keras.layers.ReLU):
-                x = _zero_beyond(x, widths)
+        x = zero_beyond(x, widths)
+        if self.backbone is None:
+            x = run_vgg(self.conv_layers, x, widths, training)
+        else:
+            x = self.backbone(x, widths, training=training)
         x = tf.transpose(x, [0, 2, 1, 3])  # [batch, time, height, channels]
         shape = tf.shape(x)
         return tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
@@ -122,15 +106,8 @@ class CRNN(tf.keras.Model):
         return self.classifier(x)
 
 
-def _zero_beyond(x, widths):
-    """Zeroes the columns of each image right of its width ([batch, height, width, channels])."""
-    if widths is None:
-        return x
-    mask = tf.sequence_mask(widths, tf.shape(x)[2], dtype=x.dtype)
-    return x * mask[:, None, :, None]
-
-
 def build_network(config, num_classes: int, precision: str = None, unroll: bool = False) -> CRNN:
     """The configured CRNN; `unroll` (fixed width only) unrolls the LSTMs, for TFLite and ONNX."""
     return CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout,
-                precision or config.precision, config.spatial_transformer, unroll)
+                precision or config.precision, config.spatial_transformer, unroll, config.backbone,
+                config.width_multiplier)
