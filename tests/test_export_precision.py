@@ -166,3 +166,26 @@ def test_onednn_capped_below_bfloat16_counts_as_emulated(monkeypatch):
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert precision.cpu_has_bfloat16() is False
     assert precision.resolve_precision("auto") == "float32"
+
+
+def test_reexport_of_the_shipped_model_is_float32_with_its_own_weights(tmp_path):
+    """scripts/reexport_shipped_model.py: the shipped weights, byte for byte, in a float32 graph."""
+    import filecmp
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from tf_crnn.predict import SHIPPED_MODEL, resolve_saved_model
+
+    result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "reexport_shipped_model.py"),
+                             "--output_dir", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    path = result.stdout.strip().splitlines()[-1]
+    assert bfloat16_nodes(compute_dtypes(path)) == {}
+    shipped = resolve_saved_model(SHIPPED_MODEL)
+    metadata = metadata_of(path)
+    assert metadata["precision"] == "float32"
+    assert metadata["training_precision"] == "mixed_bfloat16"  # the recipe's, on this project's CPU
+    assert metadata["alphabet"] == metadata_of(shipped)["alphabet"]
+    data = os.path.join("variables", "variables.data-00000-of-00001")
+    assert filecmp.cmp(os.path.join(path, data), os.path.join(shipped, data), shallow=False)
