@@ -3,7 +3,10 @@
 Feeds encoded PNG bytes to `serving_default`, as TF Serving would. Without
 `--saved_model`, it trains `--config`'s network (default: the paper's CRNN from
 model_params.json) for one step on generated 32x100 images and exports it: speed does
-not depend on the weights. Prints the figures and writes benchmarks/results/serving.json.
+not depend on the weights. Prints the figures and writes benchmarks/results/serving.json,
+with what the export computes in (its metadata's `precision`) and `ONEDNN_MAX_CPU_ISA`
+when set (ONEDNN_MAX_CPU_ISA=AVX2 emulates an AVX2-only CPU); an export in bfloat16 on a
+CPU that emulates it gets the warning of tf_crnn/precision.py.
 
     python scripts/bench_serving.py [--saved_model DIR] [--config model_params.json] [--repeats 30]
 """
@@ -81,6 +84,7 @@ def main():
 
     from bench_train import make_shards
 
+    from tf_crnn.precision import saved_model_precision, warn_if_emulated_bfloat16
     from tf_crnn.predict import resolve_saved_model
 
     with tempfile.TemporaryDirectory() as work:
@@ -89,11 +93,14 @@ def main():
             files = make_shards(os.path.join(work, "shards"), count=128)
         else:
             saved_model, files = export_untrained(args.config, work)
+        precision = saved_model_precision(saved_model)
+        warn_if_emulated_bfloat16(saved_model)
         serve = tf.saved_model.load(saved_model).signatures["serving_default"]
         images = sample_images(files, 64)
         results = [time_batches(serve, images, size, args.repeats) for size in (1, 64)]
     report = {"benchmark": "serving", "saved_model": args.saved_model or f"untrained {os.path.relpath(args.config, REPO)}",
-              "input": "32x100 grayscale PNG bytes", "results": results}
+              "input": "32x100 grayscale PNG bytes", "precision": precision,
+              "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "not set"), "results": results}
     write_result(report, args.output)
 
 

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from tf_crnn.errors import ConfigError
+from tf_crnn.precision import cpu_has_bfloat16, resolve_precision  # noqa: F401 (kept importable from here)
 
 OPTIMIZERS = ("adam", "adadelta", "sgd")
 SCHEDULES = ("constant", "exponential", "cosine")
 DECODERS = ("greedy", "beam")
 UNKNOWN_POLICIES = ("error", "skip", "unknown")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+EXPORT_PRECISIONS = ("float32", "mixed_bfloat16")
 BACKBONES = ("vgg", "mobilenet_v3")  # tf_crnn/backbones.py
 
 # Fields that change the network's variables: a model dir trained with one value
@@ -71,6 +73,9 @@ class Config:
     lstm_units: List[int] = field(default_factory=lambda: [256, 256])
     dropout: float = 0.0
     precision: str = "float32"
+    # What serving exports compute in, whatever `precision` trained the model: float32 runs
+    # well on any CPU, bfloat16 only where it is native (tf_crnn/precision.py).
+    export_precision: str = "float32"
     spatial_transformer: bool = False
     optimizer: str = "adam"
     learning_rate: float = 1e-3
@@ -194,6 +199,7 @@ def validate(config: Config) -> Config:
     choice("decoder", DECODERS)
     choice("unknown_label_policy", UNKNOWN_POLICIES)
     choice("precision", PRECISIONS)
+    choice("export_precision", EXPORT_PRECISIONS)
     choice("backbone", BACKBONES)
     if not 0.1 <= config.width_multiplier <= 4.0:
         raise ConfigError(f"field 'width_multiplier' must be in [0.1, 4], got {config.width_multiplier}")
@@ -222,24 +228,6 @@ def validate(config: Config) -> Config:
     if not os.path.isfile(config.alphabet_file):
         raise ConfigError(f"field 'alphabet_file': file not found: {config.alphabet_file}")
     return config
-
-
-def cpu_has_bfloat16() -> bool:
-    """True on CPUs with native bfloat16 arithmetic (AVX512-BF16 or AMX), where mixed
-    bfloat16 trains about 1.7x faster; elsewhere it is emulated and slower than float32."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            flags = next((line for line in handle if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str) -> str:
-    """`auto` -> mixed_bfloat16 where the CPU computes bfloat16 natively, else float32."""
-    if precision != "auto":
-        return precision
-    return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
 
 
 def load_config(path: str, overrides: Optional[dict] = None) -> Config:

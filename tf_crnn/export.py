@@ -8,6 +8,10 @@ themselves. Signatures `logits` and `images:logits` return the per-frame `log_pr
 and `frame_lengths`, for tools that decode on their own. `assets.extra/tf_crnn.json`
 carries the alphabet and input settings.
 
+The graph computes in float32 whatever precision the model was trained in (bfloat16 is
+slow on CPUs that emulate it; see tf_crnn/precision.py), unless the config's
+`export_precision` or `--precision mixed_bfloat16` asks for bfloat16.
+
     python export_model.py runs/crnn --output_dir exports/crnn [--checkpoint PATH] [--decoder beam]
 """
 
@@ -16,6 +20,7 @@ import os
 import sys
 import tempfile
 
+from tf_crnn.config import EXPORT_PRECISIONS
 from tf_crnn.errors import ConfigError, exit_on_user_error
 
 IMAGE_SIGNATURE = "images"
@@ -24,8 +29,9 @@ METADATA = "tf_crnn.json"
 
 def write_metadata(config, folder: str) -> dict:
     """Writes what tools need to use an export without its model dir (alphabet, input
-    size, decoder) to `folder/tf_crnn.json`; returns the `assets_extra` that copies it
-    into each SavedModel's `assets.extra/` (TF Serving ignores that folder)."""
+    size, decoder, what the graph computes in) to `folder/tf_crnn.json`; returns the
+    `assets_extra` that copies it into each SavedModel's `assets.extra/` (TF Serving
+    ignores that folder)."""
     import json
 
     metadata = {
@@ -41,6 +47,10 @@ def write_metadata(config, folder: str) -> dict:
         "conv_channels": config.conv_channels,
         "lstm_units": config.lstm_units,
         "lowercase_labels": config.lowercase_labels,
+        # The serving graph's arithmetic (the model_fn builds it in export_precision), and
+        # the training's, which the checkpoint's weights came from.
+        "precision": config.export_precision,
+        "training_precision": config.precision,
     }
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, METADATA)
@@ -102,7 +112,8 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
     """Exports the latest (or the given) checkpoint of `model_dir`; returns the SavedModel path.
 
     The SavedModel goes to a numbered version folder under `output_dir`, the layout TF
-    Serving's model base path expects.
+    Serving's model base path expects. `precision` (float32 or mixed_bfloat16) is what
+    its graph computes in; default: the config's `export_precision` (float32 unless set).
     """
 
     from tf_crnn.config import read_resolved
@@ -111,11 +122,13 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
     config = read_resolved(model_dir)
     config.model_dir = model_dir
     for name, value in (("decoder", decoder), ("beam_width", beam_width), ("top_paths", top_paths),
-                        ("precision", precision)):
+                        ("export_precision", precision)):
         if value is not None:
             setattr(config, name, value)
     if config.top_paths > config.beam_width:
         raise ConfigError("--top_paths must not exceed --beam_width")
+    if config.export_precision not in EXPORT_PRECISIONS:
+        raise ConfigError(f"--precision must be one of {', '.join(EXPORT_PRECISIONS)}, got {config.export_precision!r}")
     checkpoint = find_checkpoint(model_dir, checkpoint)
     estimator = make_estimator(config)
     with tempfile.TemporaryDirectory() as scratch:
@@ -136,11 +149,14 @@ def main(argv=None):
     parser.add_argument("--decoder", choices=("greedy", "beam"), default=None, help="default: as trained")
     parser.add_argument("--beam_width", type=int, default=None)
     parser.add_argument("--top_paths", type=int, default=None)
+    parser.add_argument("--precision", choices=EXPORT_PRECISIONS, default=None,
+                        help="what the serving graph computes in (default: the config's export_precision, "
+                             "float32 unless set); mixed_bfloat16 is fast only on CPUs with AVX512-BF16 or AMX")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.model_dir):
         raise ConfigError(f"model dir not found: {args.model_dir}")
     path = export_saved_model(args.model_dir, args.output_dir, args.checkpoint, args.decoder,
-                              args.beam_width, args.top_paths)
+                              args.beam_width, args.top_paths, args.precision)
     print(path)
 
 

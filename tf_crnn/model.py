@@ -107,7 +107,11 @@ def model_fn(features, labels, mode, params, config=None):
     if mode == tf.estimator.ModeKeys.PREDICT:
         images, widths, batch = _never_empty(images, widths, settings.min_image_width)
 
-    network = build_network(settings, alphabet.num_classes)
+    # A serving export is built here in PREDICT mode; it computes in `export_precision`
+    # (float32 unless asked), as bfloat16 is slow on CPUs that emulate it. The variables are
+    # float32 under both policies, so the same checkpoint loads.
+    precision = settings.export_precision if mode == tf.estimator.ModeKeys.PREDICT else settings.precision
+    network = build_network(settings, alphabet.num_classes, precision=precision)
     logits = network(images, widths, training=training)
     frame_lengths = sequence_lengths(widths)
     time_major_log_probs = tf.transpose(tf.nn.log_softmax(logits), [1, 0, 2])

@@ -173,7 +173,9 @@ def portable_metadata(config, width: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         with open(write_metadata(config, scratch)[METADATA], encoding="utf-8") as handle:
             metadata = json.load(handle)
-    metadata.update(width=width, frames=width // 4, inputs=["images", "widths"], outputs=[LOGITS])
+    # The core is always built in float32 (build_unrolled_network), whatever export_precision says.
+    metadata.update(width=width, frames=width // 4, inputs=["images", "widths"], outputs=[LOGITS],
+                    precision="float32")
     return metadata
 
 

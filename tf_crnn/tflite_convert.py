@@ -157,8 +157,8 @@ def convert_bytes_model(model_dir: str, checkpoint: str = None) -> bytes:
     from tf_crnn.export import export_saved_model
 
     with tempfile.TemporaryDirectory() as scratch:
-        # TFLite has no bfloat16: a model trained in mixed_bfloat16 is exported in float32
-        # (same variables) for the conversion.
+        # TFLite has no bfloat16: the export is float32 (same variables) even when the
+        # config's export_precision asks for mixed_bfloat16.
         saved_model = export_saved_model(model_dir, scratch, checkpoint, precision="float32")
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=["serving_default"])
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
