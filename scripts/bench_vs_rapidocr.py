@@ -142,9 +142,11 @@ def rapidocr_row(env: str, crops, repeats: int):
     labels = [label for _, _, label in crops]
     latencies = answer["latencies_s"]
     row = {"system": PEER_ROW, "batch_size": 1, **speed_figures(latencies, [1] * len(latencies)),
-           "alnum_word_accuracy": round(alnum_accuracy(answer["words"], labels), 4), "load_1min_after": load_1min()}
+           "alnum_word_accuracy": round(alnum_accuracy(answer["words"], labels), 4),
+           "load_1min_after": load_1min()}
     peer = {"package": PEER_PACKAGE, "recognizer": "PP-OCRv4 (ch_PP-OCRv4_rec_infer.onnx, in the wheel)",
-            "call": f"RapidOCR(intra_op_num_threads={PEER_THREADS})(image_bytes, use_det=False, use_cls=False, use_rec=True)",
+            "call": f"RapidOCR(intra_op_num_threads={PEER_THREADS})"
+                    "(image_bytes, use_det=False, use_cls=False, use_rec=True)",
             "intra_op_num_threads": answer["intra_op_num_threads"], "versions": answer["versions"]}
     return row, peer
 
