@@ -41,3 +41,18 @@ def test_bad_flags_and_a_missing_benchmark_folder_are_one_line(tmp_path):
     assert_clean_error(_run("--no_such_flag"), "--no_such_flag")
     assert_clean_error(_run("--benchmarks", tmp_path / "nowhere", "--output", tmp_path / "vs.json"), "nowhere")
     assert not (tmp_path / "vs.json").exists()
+
+
+def test_ratios_skip_failed_rows_and_a_tensorflow_error_keeps_its_cause():
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    import bench_vs_rapidocr
+
+    rows = [{"system": "tf_crnn batch 1", "failed": "no primitive"},
+            {"system": "tf_crnn batch 64", "words_per_second": 500.0},
+            {"system": "RapidOCR batch 1", "words_per_second": 80.0}]
+    assert bench_vs_rapidocr.ratios(rows) == {"tf_crnn batch 64 / RapidOCR batch 1": {"ratio": 6.25, "target": 5.0}}
+    assert bench_vs_rapidocr.ratios(rows[:2]) == {}
+    message = ("Graph execution error:\n\nDetected at node crnn/conv1/Conv2D\n"
+               "Operation received an exception:Status: 3, message: could not create a primitive descriptor, "
+               "in file mkl_conv_ops.cc:1093\n\t [[{{node crnn/conv1}}]]")
+    assert bench_vs_rapidocr.first_cause(message).startswith("could not create a primitive descriptor")
