@@ -1,0 +1,262 @@
+"""tf_crnn's shipped export against RapidOCR's recognizer on the same IIIT5K crops.
+
+Issue 18 asks for serving that is fast next to what users would pick instead. Both
+systems read the first `--images` crops of ../shared/benchmarks/IIIT5K/labels.tsv as
+encoded bytes, in one run: tf_crnn's `serving_default` (default: the newest version of
+tf_crnn/pretrained/crnn_words) at batch 1 (one image a call) and batch 64, and RapidOCR
+1.4.4 (PP-OCRv4 recognizer on ONNX Runtime, recognition only, 2 intra-op threads) at
+batch 1. Each row gets words/s, p50 and p99 latency per call and the alphanumeric
+case-insensitive word accuracy on those crops; then the ratios against the targets, the
+CPU's vector features and whether oneDNN was capped by ONEDNN_MAX_CPU_ISA. A benchmark,
+not a test: nothing is asserted about speed. Writes benchmarks/results/vs_rapidocr.json.
+
+RapidOCR needs numpy 2 and its own onnxruntime, so it runs in a virtual environment of
+its own, in a subprocess (benchmarks/peers/rapidocr_worker.py); `--make_peer_env` makes
+that environment. Without it the RapidOCR row is skipped, with a line saying how to make it.
+
+    python scripts/bench_vs_rapidocr.py --make_peer_env
+    python scripts/bench_vs_rapidocr.py [--images 300] [--repeats 3] [--saved_model DIR] [--benchmarks DIR]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+from bench_common import write_result  # the scripts folder is sys.path[0]
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tf_crnn.errors import ConfigError, DataError, UserError, exit_on_user_error  # noqa: E402
+
+SHIPPED_MODEL = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words")
+PEER_ENV = os.path.join(REPO, "benchmarks", "peers", "rapidocr", ".venv")
+PEER_WORKER = os.path.join(REPO, "benchmarks", "peers", "rapidocr_worker.py")
+PEER_PACKAGE = "rapidocr-onnxruntime==1.4.4"
+PEER_PYTHON = "python3.11"
+PEER_THREADS = 2
+BATCH_SIZES = (1, 64)
+PEER_ROW = "RapidOCR batch 1"
+# Issue 18's targets: words/s of these rows over RapidOCR's batch 1.
+TARGETS = {"tf_crnn batch 1": 1.5, "tf_crnn batch 64": 5.0}
+CPU_FEATURES = re.compile(r"avx512[a-z_0-9]*|avx2|amx[a-z_0-9]*")  # the grep of the issue
+
+
+def load_crops(benchmarks: str, count: int):
+    """(path, encoded bytes, label) of the first `count` crops of IIIT5K/labels.tsv."""
+    labels = os.path.join(benchmarks, "IIIT5K", "labels.tsv")
+    if not os.path.isfile(labels):
+        raise DataError(f"no benchmark labels at {labels} (--benchmarks names the folder holding IIIT5K/)")
+    from tf_crnn.evaluate import load_samples
+
+    return load_samples(labels)[:count]
+
+
+def alnum_accuracy(words, labels) -> float:
+    """The benchmarks' protocol: lower-case, keep [0-9a-z], count exact matches."""
+    from tf_crnn.metrics import normalize_alnum
+
+    return sum(normalize_alnum(w) == normalize_alnum(t) for w, t in zip(words, labels)) / len(labels)
+
+
+def speed_figures(latencies, words_per_call) -> dict:
+    """Words/s over the whole timed run, and p50/p99 latency per call (the rule of bench_serving.py)."""
+    ordered = sorted(latencies)
+    p50 = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    return {"calls": len(latencies), "words_per_second": round(sum(words_per_call) / sum(latencies), 1),
+            "latency_p50_ms": round(p50 * 1000, 2), "latency_p99_ms": round(p99 * 1000, 2)}
+
+
+def time_tf_crnn(recognizer, images, batch_size: int, repeats: int):
+    """Latencies of every `serving_default` call over `repeats` passes, words of the first pass."""
+    batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
+    recognizer.recognize_bytes(batches[0])  # warm-up: the first call sets up the graph's kernels
+    words, latencies, sizes = [], [], []
+    for repeat in range(repeats):
+        for batch in batches:
+            start = time.perf_counter()
+            outputs = recognizer.recognize_bytes(batch)
+            latencies.append(time.perf_counter() - start)
+            sizes.append(len(batch))
+            if repeat == 0:
+                words.extend(word.decode("utf-8") for word in outputs["words"])
+    return words, latencies, sizes
+
+
+def first_cause(message: str) -> str:
+    """The line of a TensorFlow error that says what went wrong (its others name the graph's nodes)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    cause = next((line for line in lines if "message:" in line), lines[0] if lines else "unknown error")
+    return cause.split("message:", 1)[-1].strip()
+
+
+def tf_crnn_rows(saved_model: str, crops, repeats: int):
+    import tensorflow as tf
+
+    from tf_crnn.predict import Recognizer
+
+    recognizer = Recognizer(saved_model)
+    images = [image for _, image, _ in crops]
+    labels = [label for _, _, label in crops]
+    rows = []
+    for batch_size in BATCH_SIZES:
+        name = f"tf_crnn batch {batch_size}"
+        try:
+            words, latencies, sizes = time_tf_crnn(recognizer, images, batch_size, repeats)
+        except tf.errors.OpError as err:
+            # e.g. a bfloat16 export under ONEDNN_MAX_CPU_ISA=AVX2: oneDNN has no primitive for it.
+            # The row says so and the run goes on, so the peer is still measured.
+            rows.append({"system": name, "batch_size": batch_size, "failed": first_cause(err.message)})
+            continue
+        rows.append({"system": name, "batch_size": batch_size, **speed_figures(latencies, sizes),
+                     "alnum_word_accuracy": round(alnum_accuracy(words, labels), 4), "load_1min_after": load_1min()})
+    return recognizer.path, rows
+
+
+def load_1min() -> float:
+    """The machine is shared: each row carries the load it was measured under."""
+    return round(os.getloadavg()[0], 2)
+
+
+def peer_python(env: str) -> str:
+    return os.path.join(env, "bin", "python")
+
+
+def make_peer_env(env: str) -> None:
+    """A python3.11 virtual environment with RapidOCR in it (its models ship inside the wheel)."""
+    interpreter = shutil.which(PEER_PYTHON)
+    if interpreter is None:
+        raise ConfigError(f"--make_peer_env needs {PEER_PYTHON} on PATH")
+    for command in ([interpreter, "-m", "venv", env], [peer_python(env), "-m", "pip", "install", PEER_PACKAGE]):
+        print("+ " + " ".join(command), file=sys.stderr)
+        if subprocess.run(command).returncode != 0:
+            raise UserError(f"making the RapidOCR environment failed at: {' '.join(command)}")
+    print(f"made {env}", file=sys.stderr)
+
+
+def rapidocr_row(env: str, crops, repeats: int):
+    """RapidOCR at batch 1 in its own environment, or None (and how to make it) when there is none."""
+    if not os.path.isfile(peer_python(env)):
+        make = "python scripts/bench_vs_rapidocr.py --make_peer_env"
+        if os.path.abspath(env) != PEER_ENV:
+            make += f" --peer_env {env}"
+        print(f"RapidOCR skipped: no environment at {env}; make it with: {make}")
+        return None, None
+    request = {"paths": [path for path, _, _ in crops], "repeats": repeats, "threads": PEER_THREADS}
+    done = subprocess.run([peer_python(env), PEER_WORKER], input=json.dumps(request), capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"the RapidOCR worker in {env} failed (exit {done.returncode}): {last}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    labels = [label for _, _, label in crops]
+    latencies = answer["latencies_s"]
+    row = {"system": PEER_ROW, "batch_size": 1, **speed_figures(latencies, [1] * len(latencies)),
+           "alnum_word_accuracy": round(alnum_accuracy(answer["words"], labels), 4),
+           "load_1min_after": load_1min()}
+    peer = {"package": PEER_PACKAGE, "recognizer": "PP-OCRv4 (ch_PP-OCRv4_rec_infer.onnx, in the wheel)",
+            "call": f"RapidOCR(intra_op_num_threads={PEER_THREADS})"
+                    "(image_bytes, use_det=False, use_cls=False, use_rec=True)",
+            "intra_op_num_threads": answer["intra_op_num_threads"], "versions": answer["versions"]}
+    return row, peer
+
+
+def cpu_features() -> list:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            return sorted(set(CPU_FEATURES.findall(handle.read())))
+    except OSError:
+        return []
+
+
+def onednn_isa() -> str:
+    """ONEDNN_MAX_CPU_ISA caps the instructions oneDNN uses; AVX2 on an AVX-512 CPU emulates an older one."""
+    value = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    if not value:
+        return "not set (oneDNN uses every feature of the CPU)"
+    return f"{value} (emulated AVX2)" if value.upper() == "AVX2" else value
+
+
+def ratios(rows) -> dict:
+    """Words/s of each targeted row over RapidOCR's; empty when RapidOCR was skipped."""
+    rates = {row["system"]: row["words_per_second"] for row in rows if "words_per_second" in row}
+    if PEER_ROW not in rates:
+        return {}
+    return {f"{name} / {PEER_ROW}": {"ratio": round(rates[name] / rates[PEER_ROW], 2), "target": target}
+            for name, target in TARGETS.items() if name in rates}
+
+
+def print_table(report: dict) -> None:
+    print(f"\n{report['images']} IIIT5K crops, {report['repeats']} timed pass(es); "
+          f"load average before/after: {report['load_before']} / {report['load_after']}")
+    print(f"{'system':<18} {'words/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'accuracy':>9}")
+    for row in report["rows"]:
+        if "failed" in row:
+            print(f"{row['system']:<18} failed: {row['failed']}")
+            continue
+        print(f"{row['system']:<18} {row['words_per_second']:>9.1f} {row['latency_p50_ms']:>9.2f} "
+              f"{row['latency_p99_ms']:>9.2f} {row['alnum_word_accuracy']:>9.1%}")
+    for name, figures in report["ratios"].items():
+        verdict = "meets" if figures["ratio"] >= figures["target"] else "misses"
+        print(f"{name}: {figures['ratio']:.2f}x ({verdict} the {figures['target']}x target)")
+    print(f"CPU: {report['cpu']}; features: {' '.join(report['cpu_features']) or 'none found'}")
+    print(f"ONEDNN_MAX_CPU_ISA: {report['onednn_max_cpu_isa']}")
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            return next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown"
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=positive, default=300, help="how many IIIT5K crops, from the top")
+    parser.add_argument("--repeats", type=positive, default=3, help="timed passes over the crops for every row")
+    parser.add_argument("--saved_model", default=SHIPPED_MODEL, help="a serving SavedModel or a folder of versions")
+    parser.add_argument("--benchmarks", default=os.path.join(os.path.dirname(REPO), "shared", "benchmarks"),
+                        help="folder holding IIIT5K/labels.tsv")
+    parser.add_argument("--peer_env", default=PEER_ENV, help="RapidOCR's virtual environment")
+    parser.add_argument("--make_peer_env", action="store_true", help="make --peer_env and stop")
+    parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "vs_rapidocr.json"))
+    return parser.parse_args(argv)  # a bad flag: argparse's usage and one `error:` line, exit 2
+
+
+@exit_on_user_error
+def main(argv=None):
+    args = parse_args(argv)
+    if args.make_peer_env:
+        make_peer_env(args.peer_env)
+        return
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    crops = load_crops(args.benchmarks, args.images)
+    saved_model, rows = tf_crnn_rows(args.saved_model, crops, args.repeats)
+    peer_row, peer = rapidocr_row(args.peer_env, crops, args.repeats)
+    rows += [peer_row] if peer_row else []
+    report = {"benchmark": "vs_rapidocr", "saved_model": os.path.relpath(saved_model, REPO),
+              "images": len(crops), "input": "first IIIT5K/labels.tsv crops, encoded bytes", "repeats": args.repeats,
+              "rows": rows, "ratios": ratios(rows),
+              "rapidocr": peer or "skipped: no peer environment",
+              "cpu": f"{cpu_name()}, {os.cpu_count()} cores", "cpu_features": cpu_features(),
+              "onednn_max_cpu_isa": onednn_isa(), "load_before": load_before,
+              "load_after": [round(x, 2) for x in os.getloadavg()]}
+    write_result(report, args.output)
+    print_table(report)
+
+
+if __name__ == "__main__":
+    main()

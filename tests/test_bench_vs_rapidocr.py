@@ -1,0 +1,58 @@
+"""scripts/bench_vs_rapidocr.py runs on a few real crops without RapidOCR's environment
+(skipping that row and saying how to make it), and names bad input in one line.
+Its figures are never checked for speed: it is a benchmark."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, assert_clean_error
+
+BENCHMARKS = os.path.join(os.path.dirname(REPO), "shared", "benchmarks")
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, os.path.join(REPO, "scripts", "bench_vs_rapidocr.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO, timeout=600, env=dict(os.environ, PYTHONPATH=REPO))
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(BENCHMARKS, "IIIT5K", "labels.tsv")),
+                    reason="needs ../shared/benchmarks/IIIT5K")
+def test_five_crops_without_the_peer_environment(tmp_path):
+    out = tmp_path / "vs.json"
+    result = _run("--images", 5, "--repeats", 1, "--peer_env", tmp_path / "no_env", "--output", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "RapidOCR skipped" in result.stdout and "--make_peer_env --peer_env" in result.stdout
+    assert "tf_crnn batch 1" in result.stdout
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["images"] == 5 and report["ratios"] == {}
+    assert [row["system"] for row in report["rows"]] == ["tf_crnn batch 1", "tf_crnn batch 64"]
+    assert [row["calls"] for row in report["rows"]] == [5, 1]
+    for row in report["rows"]:
+        assert row["words_per_second"] > 0 and 0 < row["latency_p50_ms"] <= row["latency_p99_ms"]
+        assert 0 <= row["alnum_word_accuracy"] <= 1
+
+
+def test_bad_flags_and_a_missing_benchmark_folder_are_one_line(tmp_path):
+    assert_clean_error(_run("--images", 0), "--images")
+    assert_clean_error(_run("--no_such_flag"), "--no_such_flag")
+    assert_clean_error(_run("--benchmarks", tmp_path / "nowhere", "--output", tmp_path / "vs.json"), "nowhere")
+    assert not (tmp_path / "vs.json").exists()
+
+
+def test_ratios_skip_failed_rows_and_a_tensorflow_error_keeps_its_cause():
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    import bench_vs_rapidocr
+
+    rows = [{"system": "tf_crnn batch 1", "failed": "no primitive"},
+            {"system": "tf_crnn batch 64", "words_per_second": 500.0},
+            {"system": "RapidOCR batch 1", "words_per_second": 80.0}]
+    assert bench_vs_rapidocr.ratios(rows) == {"tf_crnn batch 64 / RapidOCR batch 1": {"ratio": 6.25, "target": 5.0}}
+    assert bench_vs_rapidocr.ratios(rows[:2]) == {}
+    message = ("Graph execution error:\n\nDetected at node crnn/conv1/Conv2D\n"
+               "Operation received an exception:Status: 3, message: could not create a primitive descriptor, "
+               "in file mkl_conv_ops.cc:1093\n\t [[{{node crnn/conv1}}]]")
+    assert bench_vs_rapidocr.first_cause(message).startswith("could not create a primitive descriptor")
