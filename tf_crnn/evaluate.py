@@ -94,11 +94,13 @@ class LogitsModel:
         import tensorflow as tf
 
         from tf_crnn.export import read_metadata
+        from tf_crnn.precision import warn_if_emulated_bfloat16
         from tf_crnn.portable import alphabet_from_metadata
         from tf_crnn.predict import resolve_saved_model
 
         self.path = resolve_saved_model(saved_model_dir)
         self.metadata = read_metadata(self.path)
+        warn_if_emulated_bfloat16(self.path)
         self.alphabet = alphabet_from_metadata(self.metadata)
         self._tf = tf
         self._signature = tf.saved_model.load(self.path).signatures["logits"]

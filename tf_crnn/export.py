@@ -44,6 +44,8 @@ def write_metadata(config, folder: str) -> dict:
         "decoder": config.decoder,
         "beam_width": config.beam_width,
         "top_paths": config.top_paths,
+        "backbone": config.backbone,
+        "width_multiplier": config.width_multiplier,
         "conv_channels": config.conv_channels,
         "lstm_units": config.lstm_units,
         "lowercase_labels": config.lowercase_labels,

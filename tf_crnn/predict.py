@@ -22,6 +22,7 @@ from typing import List
 
 from tf_crnn.data.images import IMAGE_EXTENSIONS, BadImage, read_checked_image
 from tf_crnn.errors import DataError, exit_on_user_error
+from tf_crnn.precision import warn_if_emulated_bfloat16
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "crnn_words")
 _EXPORT_KINDS = ("best", "latest")  # the exporters of tf_crnn.train, best first
@@ -121,6 +122,7 @@ class Recognizer:
 
         saved_model_dir = resolve_saved_model(saved_model_dir)
         self.path = saved_model_dir
+        warn_if_emulated_bfloat16(saved_model_dir)
         self._tf = tf
         self._model = tf.saved_model.load(saved_model_dir)
         self._serve = self._model.signatures["serving_default"]
