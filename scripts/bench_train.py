@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import write_result  # the scripts folder is sys.path[0]
+from bench_common import cpu_features, describe_cpu, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -142,6 +142,8 @@ def main():
     parser.add_argument("--skip_baseline", action="store_true", help="do not run the Keras model.fit baseline")
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "train.json"))
     args = parser.parse_args()
+    features = cpu_features()
+    print(describe_cpu(features), flush=True)
     if args.xla_auto_jit:
         # Read when TensorFlow initialises, so it must be set before the import below.
         os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit"
@@ -185,6 +187,7 @@ def main():
         "xla_auto_jit": args.xla_auto_jit,
         "median_step_seconds": round(sorted(measured)[len(measured) // 2], 4),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "cpu_features": features,
     }
     write_result(result, args.output)
 

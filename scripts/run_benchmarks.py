@@ -20,18 +20,22 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 RESULTS = os.path.join(REPO, "benchmarks", "results")
 KEPT_MARKER = "<!-- kept across runs -->"
 
 
-def benchmarks(quick: bool):
+def benchmarks(quick: bool, native_bfloat16: bool):
+    """(name, command) of each benchmark; the bfloat16 training run only where the CPU has
+    native bfloat16 (elsewhere it is emulated, slower than float32, and says nothing)."""
     steps = ["--steps", "10", "--warmup", "3"] if quick else ["--steps", "40", "--warmup", "10"]
+    bf16 = [("train_bf16", ["scripts/bench_train.py", "--precision", "mixed_bfloat16", "--output",
+                            os.path.join(RESULTS, "train_bf16.json"), *steps])] if native_bfloat16 else []
     return [
         ("ceiling", ["scripts/bench_ceiling.py"]),
         ("train_fp32", ["scripts/bench_train.py", "--precision", "float32", "--output",
                         os.path.join(RESULTS, "train_fp32.json"), *steps]),
-        ("train_bf16", ["scripts/bench_train.py", "--precision", "mixed_bfloat16", "--output",
-                        os.path.join(RESULTS, "train_bf16.json"), *steps]),
+        *bf16,
         ("input", ["scripts/bench_input.py", "--seconds", "5" if quick else "20"]),
         ("serving", ["scripts/bench_serving.py", "--repeats", "10" if quick else "50"]),
         ("render", ["scripts/bench_render.py"] + (["--count", "300"] if quick else [])),
@@ -54,7 +58,10 @@ def machine() -> str:
         pass
     import tensorflow as tf
 
-    return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, TensorFlow {tf.__version__}"
+    from bench_common import cpu_features, describe_cpu
+
+    return (f"{cpu}, {os.cpu_count()} cores{memory}; {describe_cpu(cpu_features())}; Python "
+            f"{platform.python_version()}, TensorFlow {tf.__version__}")
 
 
 def derived(results: dict) -> dict:
@@ -105,9 +112,16 @@ def main():
     parser.add_argument("--only", default=None, help="comma-separated benchmark names")
     parser.add_argument("--markdown", default=os.path.join(REPO, "docs", "BENCHMARKS.md"))
     args = parser.parse_args()
+    from bench_common import cpu_features, describe_cpu
+
+    from tf_crnn.precision import cpu_has_bfloat16
+
+    print(describe_cpu(cpu_features()), flush=True)
+    if not cpu_has_bfloat16():
+        print("no native bfloat16 here: the bfloat16 training benchmark is left out", flush=True)
     results, commands = {}, {}
     selected = set(args.only.split(",")) if args.only else None
-    for name, command in benchmarks(args.quick):
+    for name, command in benchmarks(args.quick, cpu_has_bfloat16()):
         output = next((command[i + 1] for i, part in enumerate(command) if part == "--output"), None)
         output = output or os.path.join(RESULTS, f"{name}.json")
         if "--output" not in command:

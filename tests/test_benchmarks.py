@@ -26,14 +26,15 @@ def _read(path):
 def test_training_benchmark_compares_estimator_and_keras(trained_tiny, tmp_path):
     _, config = trained_tiny
     out = tmp_path / "train.json"
-    _run_script("bench_train.py", "--config", config, "--batch_size", 8, "--steps", 3, "--warmup", 1, "--output", out,
-                "--inter_op_threads", 1, "--intra_op_threads", 2)
+    run = _run_script("bench_train.py", "--config", config, "--batch_size", 8, "--steps", 3, "--warmup", 1,
+                      "--output", out, "--inter_op_threads", 1, "--intra_op_threads", 2)
     result = _read(out)
     assert (result["inter_op_threads"], result["intra_op_threads"], result["xla_auto_jit"]) == (1, 2, False)
     assert result["images_per_second"] > 0 and result["keras_fit_fp32_images_per_second"] > 0
     assert abs(result["speedup_over_keras_fit_fp32"] - result["images_per_second"] /
                result["keras_fit_fp32_images_per_second"]) < 0.02
     assert result["steps_measured"] == 3
+    assert "avx2" in result["cpu_features"] and run.stdout.startswith("CPU features: ")
 
 
 def test_ceiling_counts_the_papers_1_37_gflop_and_a_fifth_of_it_for_mobilenet_v3(tmp_path):
@@ -124,3 +125,16 @@ def test_language_model_tuning_reads_rendered_words_with_every_setting(tmp_path)
     assert result["best"] in grid and result["best"]["accuracy"] == max(row["accuracy"] for row in grid)
     assert result["words"] == 40 and 0 < result["held_out_labels"] <= 40
     assert result["greedy_accuracy"] >= 0.7 and min(row["accuracy"] for row in grid) >= 0.5
+
+
+def test_the_bfloat16_comparison_runs_only_where_bfloat16_is_native(monkeypatch):
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    import bench_common
+    import run_benchmarks
+
+    names = {native: [name for name, _ in run_benchmarks.benchmarks(True, native)] for native in (True, False)}
+    assert "train_bf16" in names[True] and "train_bf16" not in names[False] and "train_fp32" in names[False]
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    features = bench_common.cpu_features()
+    assert set(bench_common.CPU_FEATURES) <= set(features) and features["onednn_max_cpu_isa"] == "AVX2"
+    assert bench_common.describe_cpu(features).endswith("ONEDNN_MAX_CPU_ISA=AVX2 (emulated)")
