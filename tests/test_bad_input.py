@@ -67,6 +67,21 @@ def test_training_on_undecodable_images_stops_naming_them(tmp_path):
     assert _no_model_files(tmp_path / "model")
 
 
+def test_a_pass_without_examples_ends_the_run_even_past_the_check(tmp_path):
+    """The input pipeline itself never waits forever: undecodable data that the check did
+    not see (switched off here) ends training at step 0 with a message, not a hang."""
+    import subprocess
+    import sys
+
+    _undecodable_shards(tmp_path)
+    config = write_config(tmp_path / "p.json", **tiny_model_fields(tmp_path))
+    code = ("import sys, tf_crnn.data.check as check; check.check_training_data = lambda config, sets: None; "
+            "from tf_crnn import train; sys.argv = ['train', sys.argv[1]]; train.main()")
+    result = subprocess.run([sys.executable, "-c", code, config], capture_output=True, text=True, timeout=BOUND,
+                            cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO))
+    assert_clean_error(result, "training stopped at step 0 of 400")
+
+
 def test_training_on_empty_shards_stops_naming_them(tiny_shards, tmp_path):
     (tmp_path / "shards").mkdir()
     (tmp_path / "shards" / "tiny-train-00000-of-00001.tfrecord").write_bytes(b"")
