@@ -71,3 +71,17 @@ def test_a_reading_does_not_depend_on_the_rest_of_the_batch(backbone):
     together = network(batch, tf.constant([37, 90])).numpy()
     frames = alone.shape[1]
     np.testing.assert_allclose(together[0, :frames], alone[0], atol=1e-5)
+
+
+def test_mobilenet_v3_behind_the_spatial_transformer_stays_batch_independent():
+    network = CRNN([8] * 7, [8], num_classes=5, spatial_transformer=True, backbone="mobilenet_v3",
+                   width_multiplier=0.25)
+    rng = np.random.RandomState(2)
+    narrow = rng.rand(1, 32, 41, 1).astype(np.float32)
+    batch = np.zeros([2, 32, 96, 1], np.float32)
+    batch[0, :, :41] = narrow[0]
+    batch[1] = rng.rand(32, 96, 1)
+    alone = network(narrow, tf.constant([41])).numpy()
+    together = network(batch, tf.constant([41, 96])).numpy()
+    assert together.shape == (2, 24, 5)
+    np.testing.assert_allclose(together[0, :alone.shape[1]], alone[0], atol=1e-5)

@@ -154,7 +154,7 @@ def check_images_decode(config, what: str, files: List[str], sample: int = DECOD
     from tf_crnn.data import schema
     from tf_crnn.data.input import example_parser
 
-    parse = example_parser(config, training=False)
+    parse = tf.function(example_parser(config, training=False))  # traced once, not per record
     shards = files[::max(1, len(files) // 32)][:32]
     per_shard = max(1, sample // len(shards))
     tried, failures = 0, []
