@@ -139,26 +139,26 @@ class Recognizer:
         the serving graph does not decode (TIFF, WebP, ...) are handed to it as PNG, so
         every command takes the same files.
         """
-        checked = {}
-        for path in paths:
-            try:
-                checked[path] = read_checked_image(path)
-            except BadImage as bad:
-                checked[path] = bad
 
         def read(chunk):
-            outputs = self.recognize_bytes([checked[path] for path in chunk])
+            outputs = self.recognize_bytes([data for _, data in chunk])
             return [(word.decode("utf-8"), float(confidence))
                     for word, confidence in zip(outputs["words"], outputs["confidences"])]
 
-        readable = [path for path in paths if not isinstance(checked[path], BadImage)]
-        rows = dict(zip(readable, read_in_batches(read, readable, batch_size,
-                                                  (self._tf.errors.InvalidArgumentError,))))
-        for path in paths:
-            if isinstance(checked[path], BadImage):
-                yield path, None, None, str(checked[path])
-            else:
-                (row, error) = rows[path]
+        for start in range(0, len(paths), batch_size):  # a batch of bytes in memory at a time
+            checked = []
+            for path in paths[start:start + batch_size]:
+                try:
+                    checked.append((path, read_checked_image(path)))
+                except BadImage as bad:
+                    checked.append((path, bad))
+            readable = [item for item in checked if not isinstance(item[1], BadImage)]
+            rows = read_in_batches(read, readable, batch_size, (self._tf.errors.InvalidArgumentError,))
+            for path, data in checked:
+                if isinstance(data, BadImage):
+                    yield path, None, None, str(data)
+                    continue
+                row, error = next(rows)  # in the order of `readable`
                 if error is None:
                     yield path, row[0], row[1], None
                 else:
