@@ -32,6 +32,21 @@ def describe_cpu(features: dict) -> str:
     return f"CPU features: {present}" + (f"; ONEDNN_MAX_CPU_ISA={cap} (emulated)" if cap else "")
 
 
+def latency_percentiles(latencies) -> tuple:
+    """(p50, p99) of per-call latencies: the median and the 99th percentile by rank."""
+    ordered = sorted(latencies)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo ('unknown' where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            return next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown"
+
+
 def write_result(result: dict, path: str) -> None:
     """Prints `result` and writes it to `path` (folders made as needed)."""
     print(json.dumps(result, indent=2))

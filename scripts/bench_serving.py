@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import write_result  # the scripts folder is sys.path[0]
+from bench_common import latency_percentiles, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -63,9 +63,7 @@ def time_batches(serve, images, batch_size, repeats):
         start = time.perf_counter()
         serve(images=batch)["words"].numpy()
         latencies.append(time.perf_counter() - start)
-    latencies.sort()
-    p50 = latencies[len(latencies) // 2]
-    p99 = latencies[min(len(latencies) - 1, int(round(0.99 * (len(latencies) - 1))))]
+    p50, p99 = latency_percentiles(latencies)
     return {"batch_size": batch_size, "words_per_second": round(batch_size / (sum(latencies) / len(latencies)), 1),
             "latency_p50_ms": round(p50 * 1000, 2), "latency_p99_ms": round(p99 * 1000, 2),
             "per_image_ms_p50": round(p50 * 1000 / batch_size, 2)}

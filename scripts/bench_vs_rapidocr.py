@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from bench_common import write_result  # the scripts folder is sys.path[0]
+from bench_common import cpu_name, latency_percentiles, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -65,10 +65,8 @@ def alnum_accuracy(words, labels) -> float:
 
 
 def speed_figures(latencies, words_per_call) -> dict:
-    """Words/s over the whole timed run, and p50/p99 latency per call (the rule of bench_serving.py)."""
-    ordered = sorted(latencies)
-    p50 = ordered[len(ordered) // 2]
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    """Words/s over the whole timed run, and p50/p99 latency per call (bench_common.latency_percentiles)."""
+    p50, p99 = latency_percentiles(latencies)
     return {"calls": len(latencies), "words_per_second": round(sum(words_per_call) / sum(latencies), 1),
             "latency_p50_ms": round(p50 * 1000, 2), "latency_p99_ms": round(p99 * 1000, 2)}
 
@@ -206,14 +204,6 @@ def print_table(report: dict) -> None:
         print(f"{name}: {figures['ratio']:.2f}x ({verdict} the {figures['target']}x target)")
     print(f"CPU: {report['cpu']}; features: {' '.join(report['cpu_features']) or 'none found'}")
     print(f"ONEDNN_MAX_CPU_ISA: {report['onednn_max_cpu_isa']}")
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            return next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown"
 
 
 def positive(text: str) -> int:

@@ -44,12 +44,11 @@ def benchmarks(quick: bool, native_bfloat16: bool):
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    from bench_common import cpu_features, cpu_name, describe_cpu
+
+    cpu = cpu_name()
+    if cpu == "unknown":
+        cpu = platform.processor() or platform.machine()
     memory = ""
     try:
         with open("/proc/meminfo") as handle:
@@ -57,8 +56,6 @@ def machine() -> str:
     except OSError:
         pass
     import tensorflow as tf
-
-    from bench_common import cpu_features, describe_cpu
 
     return (f"{cpu}, {os.cpu_count()} cores{memory}; {describe_cpu(cpu_features())}; Python "
             f"{platform.python_version()}, TensorFlow {tf.__version__}")
