@@ -26,6 +26,7 @@ from tf_crnn.precision import warn_if_emulated_bfloat16
 
 SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "crnn_words")
 _EXPORT_KINDS = ("best", "latest")  # the exporters of tf_crnn.train, best first
+_MODEL_DIR_MARKS = ("checkpoint", "config.json")  # what tf_crnn.train writes into a model dir
 
 
 def find_images(paths: List[str]) -> List[str]:
@@ -67,7 +68,7 @@ def looks_like_model(path: str) -> bool:
     is none of these."""
     if not os.path.isdir(path):
         return False
-    marks = ("saved_model.pb", "checkpoint", "config.json", "export") + _EXPORT_KINDS
+    marks = ("saved_model.pb", "export") + _MODEL_DIR_MARKS + _EXPORT_KINDS
     return bool(_versions(path)) or any(os.path.exists(os.path.join(path, mark)) for mark in marks)
 
 
@@ -85,7 +86,7 @@ def resolve_saved_model(path: str) -> str:
         versions = _versions(base)
         if versions:
             return versions[-1]
-    if os.path.isdir(path) and any(os.path.exists(os.path.join(path, m)) for m in ("checkpoint", "config.json")):
+    if os.path.isdir(path) and any(os.path.exists(os.path.join(path, m)) for m in _MODEL_DIR_MARKS):
         raise DataError(f"{path} is a model dir with no export yet (training exports to {os.path.join(path, 'export')} "
                         f"after each evaluation); export one with: python export_model.py {path} --output_dir DIR")
     raise DataError(f"no SavedModel in {path} (expected saved_model.pb, numbered version folders, or a model dir "

@@ -35,7 +35,6 @@ class LabelCount:
     records: int = 0
     empty: int = 0  # no unit at all: always dropped
     unknown: int = 0  # units outside the alphabet: an error, skipped, or read as the unknown token
-    empty_files: List[str] = field(default_factory=list)
     first_unknown: List[list] = field(default_factory=list)  # [shard, image path, label, units]
 
 
@@ -69,12 +68,11 @@ def count_labels(config, files, limit: int = _SHOWN) -> LabelCount:
         return tf.size(labels), empty, tf.boolean_mask(parsed[schema.PATH], bad), tf.boolean_mask(labels, bad)
 
     count = LabelCount()
-    per_file = {path: 0 for path in files}
     for path in files:  # one shard at a time, so a broken one is named
         try:
             for records in tf.data.TFRecordDataset(path).batch(4096):
                 size, empty, paths, labels = parse(records)
-                per_file[path] += int(size)
+                count.records += int(size)
                 count.empty += int(empty)
                 count.unknown += int(labels.shape[0])
                 for image_path, label in zip(paths.numpy(), labels.numpy()):
@@ -84,8 +82,6 @@ def count_labels(config, files, limit: int = _SHOWN) -> LabelCount:
                                                     "".join(sorted(set(alphabet.unknown_units(text))))])
         except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
             raise DataError(f"{path}: not a TFRecord shard of tf_crnn ({str(err).splitlines()[0]})") from None
-    count.records = sum(per_file.values())
-    count.empty_files = [path for path, size in per_file.items() if not size]
     return count
 
 
