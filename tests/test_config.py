@@ -41,11 +41,17 @@ def test_flag_overrides_win(tmp_path, alphabet_file):
     ({"augmentation": {"blur": 1}}, "unknown field 'blur'"),
     ({"alphabet_file": "missing.txt"}, "field 'alphabet_file': file not found"),
     ({"image_height": 30}, "field 'image_height' must be a multiple of 16"),
+    ({"top_paths": -1}, "field 'top_paths' must be in [0, beam_width=10]"),
+    ({"top_paths": 11}, "field 'top_paths' must be in [0, beam_width=10]"),
 ])
 def test_bad_fields_are_named(tmp_path, alphabet_file, fields, message):
     path = write_config(tmp_path / "p.json", **{"alphabet_file": "alphabet.txt", **fields})
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
         load_config(path)
+
+
+def test_no_alternative_readings_is_a_valid_choice(tmp_path, alphabet_file):
+    assert load_config(write_config(tmp_path / "p.json", alphabet_file="alphabet.txt", top_paths=0)).top_paths == 0
 
 
 def test_bad_json_names_line(tmp_path):

@@ -38,6 +38,26 @@ def test_beam_search_sums_paths_where_greedy_cannot():
     assert out["confidences"].numpy()[0] == scores[0]
 
 
+def test_no_alternatives_means_no_beam_search_and_the_same_words():
+    """top_paths 0: top_words/top_scores come back [batch, 0]; greedy words and confidences
+    are unchanged, and the beam decoder still reads with its own search (in the graph and
+    in numpy alike)."""
+    from tf_crnn import numpy_decode
+
+    frames = [[0.4, 0.0001, 0.5999], [0.4, 0.0001, 0.5999]]
+    for decoder, word in (("greedy", ""), ("beam", "a")):
+        full = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, decoder, beam_width=4, top_paths=2)
+        bare = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, decoder, beam_width=4, top_paths=0)
+        assert bare["words"].numpy()[0].decode() == full["words"].numpy()[0].decode() == word
+        assert bare["confidences"].numpy()[0] == full["confidences"].numpy()[0]
+        assert bare["top_words"].shape == (1, 0) and bare["top_scores"].shape == (1, 0)
+        ours = numpy_decode.decode(np.transpose(_log_probs(frames).numpy(), [1, 0, 2]), [2], ALPHABET, decoder, 4, 0)
+        assert ours["words"] == [word] and ours["top_words"] == [[]] and ours["top_scores"].shape == (1, 0)
+    ops = tf.function(lambda lp: decode.decode(lp, tf.constant([2]), ALPHABET, "greedy", 4, 0)["words"]
+                      ).get_concrete_function(tf.TensorSpec([2, 1, 3])).graph.get_operations()
+    assert not any(op.type == "CTCBeamSearchDecoder" for op in ops)
+
+
 def test_python_metrics_by_hand():
     assert metrics.levenshtein("kitten", "sitting") == 3
     assert metrics.levenshtein("", "abc") == 3

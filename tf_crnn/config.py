@@ -204,7 +204,7 @@ def validate(config: Config) -> Config:
     if not 0.1 <= config.width_multiplier <= 4.0:
         raise ConfigError(f"field 'width_multiplier' must be in [0.1, 4], got {config.width_multiplier}")
     for name in ("image_height", "max_image_width", "min_image_width", "batch_size", "train_steps",
-                 "save_checkpoints_steps", "keep_checkpoint_max", "beam_width", "top_paths",
+                 "save_checkpoints_steps", "keep_checkpoint_max", "beam_width",
                  "learning_rate", "decay_steps", "log_step_count_steps"):
         positive(name)
     if config.channels not in (1, 3):
@@ -221,8 +221,9 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"field 'max_skipped_label_share' must be in [0, 1], got {config.max_skipped_label_share}")
     if not 0.0 <= config.dropout < 1.0:
         raise ConfigError(f"field 'dropout' must be in [0, 1), got {config.dropout}")
-    if config.top_paths > config.beam_width:
-        raise ConfigError("field 'top_paths' must not exceed 'beam_width'")
+    if not 0 <= config.top_paths <= config.beam_width:
+        raise ConfigError(f"field 'top_paths' must be in [0, beam_width={config.beam_width}] "
+                          f"(0: no alternative readings), got {config.top_paths}")
     if not config.alphabet_file:
         raise ConfigError("field 'alphabet_file' is required (one unit a line; see `python -m tf_crnn.alphabet`)")
     if not os.path.isfile(config.alphabet_file):

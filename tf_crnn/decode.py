@@ -27,9 +27,21 @@ def beam_search(time_major_log_probs, lengths, beam_width: int, top_paths: int):
 
 
 def decode(time_major_log_probs, lengths, alphabet, decoder: str, beam_width: int, top_paths: int) -> dict:
-    """Everything a prediction returns: words, confidences, top_words, top_scores (and ids)."""
-    beams, beam_scores = beam_search(time_major_log_probs, lengths, beam_width, top_paths)
-    top_words = tf.stack([alphabet.tf_decode(ids) for ids in beams], axis=1)
+    """Everything a prediction returns: words, confidences, top_words, top_scores (and ids).
+
+    `top_paths` 0 gives no alternative readings (top_words and top_scores [batch, 0]), so a
+    greedy graph runs no beam search at all (at batch 1 that search is about a tenth of a
+    word's time: docs/BENCHMARKS.md, "Serving against RapidOCR").
+    """
+    if top_paths > 0 or decoder == "beam":
+        beams, beam_scores = beam_search(time_major_log_probs, lengths, beam_width, max(top_paths, 1))
+    if top_paths > 0:
+        top_words = tf.stack([alphabet.tf_decode(ids) for ids in beams], axis=1)
+        top_scores = beam_scores
+    else:
+        batch = tf.shape(lengths)[0]
+        top_words = tf.fill(tf.stack([batch, 0]), "")
+        top_scores = tf.zeros(tf.stack([batch, 0]), tf.float32)
     if decoder == "beam":
         ids, confidences = beams[0], beam_scores[:, 0]
     else:
@@ -39,5 +51,5 @@ def decode(time_major_log_probs, lengths, alphabet, decoder: str, beam_width: in
         "words": alphabet.tf_decode(ids),
         "confidences": confidences,
         "top_words": top_words,
-        "top_scores": beam_scores,
+        "top_scores": top_scores,
     }

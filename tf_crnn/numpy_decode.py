@@ -202,8 +202,15 @@ def beam_search(log_probs: np.ndarray, lengths: Sequence[int], beam_width: int,
 
 def decode(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str, beam_width: int,
            top_paths: int) -> dict:
-    """What a SavedModel prediction returns: words, confidences, top_words, top_scores (and ids)."""
-    beams, beam_scores = beam_search(log_probs, lengths, beam_width, top_paths)
+    """What a SavedModel prediction returns: words, confidences, top_words, top_scores (and ids).
+
+    As tf_crnn.decode.decode, `top_paths` 0 returns no alternatives and, for greedy, runs no beam search."""
+    if top_paths > 0 or decoder == "beam":
+        beams, beam_scores = beam_search(log_probs, lengths, beam_width, max(top_paths, 1))
+    if top_paths == 0:
+        top_beams, top_scores = [[] for _ in lengths], np.zeros((len(lengths), 0), dtype=np.float32)
+    else:
+        top_beams, top_scores = beams, beam_scores
     if decoder == "beam":
         ids, confidences = [paths[0] for paths in beams], beam_scores[:, 0]
     else:
@@ -212,8 +219,8 @@ def decode(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str
         "ids": ids,
         "words": [alphabet.decode(row) for row in ids],
         "confidences": confidences,
-        "top_words": [[alphabet.decode(path) for path in paths] for paths in beams],
-        "top_scores": beam_scores,
+        "top_words": [[alphabet.decode(path) for path in paths] for paths in top_beams],
+        "top_scores": top_scores,
     }
 
 
