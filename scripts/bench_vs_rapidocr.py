@@ -3,7 +3,10 @@
 Issue 18 asks for serving that is fast next to what users would pick instead. Both
 systems read the first `--images` crops of ../shared/benchmarks/IIIT5K/labels.tsv as
 encoded bytes, in one run: tf_crnn's `serving_default` (default: the newest version of
-tf_crnn/pretrained/crnn_words) at batch 1 (one image a call) and batch 64, and RapidOCR
+tf_crnn/pretrained/crnn_words) at batch 1 (one image a call) and batch 64; the same
+weights as a TFLite core (builtin ops, float16 weights, `--tflite_width` pixels wide, made
+with tf_crnn.tflite_convert) in ai-edge-litert with 2 threads, preprocessing and numpy
+greedy decoding included, at batch 1 (`--no_tflite` skips it); and RapidOCR
 1.4.4 (PP-OCRv4 recognizer on ONNX Runtime, recognition only, 2 intra-op threads) at
 batch 1. Each row gets words/s, p50 and p99 latency per call and the alphanumeric
 case-insensitive word accuracy on those crops; then the ratios against the targets, the
@@ -25,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from bench_common import cpu_name, latency_percentiles, write_result  # the scripts folder is sys.path[0]
@@ -42,8 +46,10 @@ PEER_PYTHON = "python3.11"
 PEER_THREADS = 2
 BATCH_SIZES = (1, 64)
 PEER_ROW = "RapidOCR batch 1"
+TFLITE_FORM = "fp16"
+TFLITE_ROW = f"tf_crnn TFLite {TFLITE_FORM} batch 1"
 # Issue 18's targets: words/s of these rows over RapidOCR's batch 1.
-TARGETS = {"tf_crnn batch 1": 1.5, "tf_crnn batch 64": 5.0}
+TARGETS = {"tf_crnn batch 1": 1.5, "tf_crnn batch 64": 5.0, TFLITE_ROW: 1.5}
 CPU_FEATURES = re.compile(r"avx512[a-z_0-9]*|avx2|amx[a-z_0-9]*")  # the grep of the issue
 
 
@@ -115,6 +121,47 @@ def tf_crnn_rows(saved_model: str, crops, repeats: int):
         rows.append({"system": name, "batch_size": batch_size, **speed_figures(latencies, sizes),
                      "alnum_word_accuracy": round(alnum_accuracy(words, labels), 4), "load_1min_after": load_1min()})
     return recognizer.path, rows
+
+
+def tflite_core(saved_model: str, folder: str, width: int) -> str:
+    """The export's weights as a TFLite core (tf_crnn.tflite_convert), through a model dir
+    that holds only the config rebuilt from the export's metadata
+    (scripts/reexport_shipped_model.py); the checkpoint is the export's variables."""
+    from reexport_shipped_model import rebuilt_config
+
+    from tf_crnn.config import write_resolved
+    from tf_crnn.tflite_convert import convert
+
+    model_dir = os.path.join(folder, "model")
+    config = rebuilt_config(saved_model)
+    config.model_dir = model_dir
+    write_resolved(config, model_dir)
+    written = convert(model_dir, os.path.join(folder, "tflite"), width=width, forms=(TFLITE_FORM,),
+                      checkpoint=os.path.join(saved_model, "variables", "variables"))
+    return written[TFLITE_FORM]
+
+
+def tflite_row(saved_model: str, crops, repeats: int, width: int) -> dict:
+    """The TFLite core at batch 1 in ai-edge-litert: bytes in (the training preprocessing to
+    `width` pixels), numpy greedy decoding, words out; timed per call as the other rows."""
+    from tf_crnn.portable_evaluate import open_models
+
+    images = [image for _, image, _ in crops]
+    with tempfile.TemporaryDirectory() as folder:
+        reader = open_models([tflite_core(saved_model, folder, width)], PEER_THREADS, "ai-edge-litert")[0]
+        reader.read(images[:1], "greedy")  # warm-up
+        words, latencies = [], []
+        for repeat in range(repeats):
+            for image in images:
+                start = time.perf_counter()
+                word = reader.read([image], "greedy")[0]
+                latencies.append(time.perf_counter() - start)
+                if repeat == 0:
+                    words.append(word)
+    return {"system": TFLITE_ROW, "batch_size": 1, "width": width, "threads": PEER_THREADS,
+            **speed_figures(latencies, [1] * len(latencies)),
+            "alnum_word_accuracy": round(alnum_accuracy(words, [label for _, _, label in crops]), 4),
+            "load_1min_after": load_1min()}
 
 
 def load_1min() -> float:
@@ -192,12 +239,12 @@ def ratios(rows) -> dict:
 def print_table(report: dict) -> None:
     print(f"\n{report['images']} IIIT5K crops, {report['repeats']} timed pass(es); "
           f"load average before/after: {report['load_before']} / {report['load_after']}")
-    print(f"{'system':<18} {'words/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'accuracy':>9}")
+    print(f"{'system':<26} {'words/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'accuracy':>9}")
     for row in report["rows"]:
         if "failed" in row:
-            print(f"{row['system']:<18} failed: {row['failed']}")
+            print(f"{row['system']:<26} failed: {row['failed']}")
             continue
-        print(f"{row['system']:<18} {row['words_per_second']:>9.1f} {row['latency_p50_ms']:>9.2f} "
+        print(f"{row['system']:<26} {row['words_per_second']:>9.1f} {row['latency_p50_ms']:>9.2f} "
               f"{row['latency_p99_ms']:>9.2f} {row['alnum_word_accuracy']:>9.1%}")
     for name, figures in report["ratios"].items():
         verdict = "meets" if figures["ratio"] >= figures["target"] else "misses"
@@ -220,6 +267,9 @@ def parse_args(argv=None):
     parser.add_argument("--saved_model", default=SHIPPED_MODEL, help="a serving SavedModel or a folder of versions")
     parser.add_argument("--benchmarks", default=os.path.join(os.path.dirname(REPO), "shared", "benchmarks"),
                         help="folder holding IIIT5K/labels.tsv")
+    parser.add_argument("--tflite_width", type=positive, default=160,
+                        help="the TFLite core's fixed input width (a multiple of 4; wider crops are squeezed)")
+    parser.add_argument("--no_tflite", action="store_true", help="skip the TFLite row")
     parser.add_argument("--peer_env", default=PEER_ENV, help="RapidOCR's virtual environment")
     parser.add_argument("--make_peer_env", action="store_true", help="make --peer_env and stop")
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "vs_rapidocr.json"))
@@ -235,6 +285,8 @@ def main(argv=None):
     load_before = [round(x, 2) for x in os.getloadavg()]
     crops = load_crops(args.benchmarks, args.images)
     saved_model, rows = tf_crnn_rows(args.saved_model, crops, args.repeats)
+    if not args.no_tflite:
+        rows.append(tflite_row(saved_model, crops, args.repeats, args.tflite_width))
     peer_row, peer = rapidocr_row(args.peer_env, crops, args.repeats)
     rows += [peer_row] if peer_row else []
     report = {"benchmark": "vs_rapidocr", "saved_model": os.path.relpath(saved_model, REPO),

@@ -1,6 +1,6 @@
 """The shipped word recognizer exported again from its own weights, in float32 by default.
 
-    python scripts/reexport_shipped_model.py --output_dir /tmp/crnn_words_f32 [--precision float32] [--replace]
+    python scripts/reexport_shipped_model.py --output_dir /tmp/crnn_words_f32 [--precision float32] [--top_paths N] [--replace]
 
 tf_crnn/pretrained/crnn_words/1 came out of training (scripts/train_recipe.py --ship),
 whose exports then computed in the training precision: bfloat16, slow on CPUs that
@@ -33,7 +33,8 @@ SHIPPED = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words", "1")
 RECIPE = os.path.join(REPO, "scripts", "recipe_params.json")
 # Fields of the export's metadata that are config fields: the export's own values win.
 METADATA_FIELDS = ("alphabet", "image_height", "channels", "min_image_width", "max_image_width", "decoder",
-                   "beam_width", "top_paths", "conv_channels", "lstm_units", "lowercase_labels")
+                   "beam_width", "top_paths", "backbone", "width_multiplier", "conv_channels", "lstm_units",
+                   "spatial_transformer", "lowercase_labels")
 # Recipe fields that name files of the training run, which an export does not need.
 RUN_FILES = ("train_files", "eval_files", "model_dir", "alphabet_file")
 
@@ -56,15 +57,16 @@ def rebuilt_config(saved_model_dir: str):
     metadata = read_metadata(saved_model_dir)
     with open(RECIPE, encoding="utf-8") as handle:
         fields = {key: value for key, value in json.load(handle).items() if key not in RUN_FILES}
-    fields.update({key: metadata[key] for key in METADATA_FIELDS})
+    fields.update({key: metadata[key] for key in METADATA_FIELDS if key in metadata})  # older exports lack some
     fields["precision"] = training_precision(saved_model_dir, metadata)
     if metadata.get("unknown_token") is not None:
         fields.update(unknown_label_policy="unknown", unknown_token=metadata["unknown_token"])
     return config_from_dict(fields)
 
 
-def reexport(saved_model_dir: str, output_dir: str, precision: str = "float32") -> str:
-    """Exports the weights of `saved_model_dir` again to a numbered version under `output_dir`."""
+def reexport(saved_model_dir: str, output_dir: str, precision: str = "float32", top_paths: int = None) -> str:
+    """Exports the weights of `saved_model_dir` again to a numbered version under `output_dir`
+    (`top_paths`: alternative readings, default the source's)."""
     from tf_crnn.export import export_saved_model
 
     checkpoint = os.path.join(saved_model_dir, "variables", "variables")
@@ -72,7 +74,8 @@ def reexport(saved_model_dir: str, output_dir: str, precision: str = "float32") 
         config = rebuilt_config(saved_model_dir)
         config.model_dir = model_dir
         write_resolved(config, model_dir)
-        return export_saved_model(model_dir, output_dir, checkpoint=checkpoint, precision=precision)
+        return export_saved_model(model_dir, output_dir, checkpoint=checkpoint, precision=precision,
+                                  top_paths=top_paths)
 
 
 def replace_shipped(new_export: str) -> None:
@@ -94,12 +97,15 @@ def main(argv=None):
     parser.add_argument("--output_dir", required=True, help="model base path for the new export")
     parser.add_argument("--precision", choices=EXPORT_PRECISIONS, default="float32",
                         help="what the new serving graph computes in (default float32)")
+    parser.add_argument("--top_paths", type=int, default=None,
+                        help="alternative readings in top_words (default: as the source; 0: none, and no beam "
+                             "search in the greedy graph)")
     parser.add_argument("--replace", action="store_true", help=f"put the new export in place of "
                                                                f"{os.path.relpath(SHIPPED, REPO)}")
     args = parser.parse_args(argv)
     if not os.path.isfile(os.path.join(args.source, "variables", "variables.index")):
         raise ConfigError(f"{args.source} is not a SavedModel with a variables/ checkpoint")
-    path = reexport(args.source, args.output_dir, args.precision)
+    path = reexport(args.source, args.output_dir, args.precision, args.top_paths)
     print(path)
     if args.replace:
         replace_shipped(path)

@@ -29,11 +29,15 @@ def test_five_crops_without_the_peer_environment(tmp_path):
     assert "tf_crnn batch 1" in result.stdout
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["images"] == 5 and report["ratios"] == {}
-    assert [row["system"] for row in report["rows"]] == ["tf_crnn batch 1", "tf_crnn batch 64"]
-    assert [row["calls"] for row in report["rows"]] == [5, 1]
+    assert [row["system"] for row in report["rows"]] == ["tf_crnn batch 1", "tf_crnn batch 64",
+                                                         "tf_crnn TFLite fp16 batch 1"]
+    assert [row["calls"] for row in report["rows"]] == [5, 1, 5]
     for row in report["rows"]:
         assert row["words_per_second"] > 0 and 0 < row["latency_p50_ms"] <= row["latency_p99_ms"]
         assert 0 <= row["alnum_word_accuracy"] <= 1
+    # The TFLite core carries the shipped weights: it reads those crops about as the SavedModel does.
+    accuracy = {row["system"]: row["alnum_word_accuracy"] for row in report["rows"]}
+    assert abs(accuracy["tf_crnn TFLite fp16 batch 1"] - accuracy["tf_crnn batch 1"]) <= 0.2, accuracy
 
 
 def test_bad_flags_and_a_missing_benchmark_folder_are_one_line(tmp_path):

@@ -48,6 +48,7 @@ def write_metadata(config, folder: str) -> dict:
         "width_multiplier": config.width_multiplier,
         "conv_channels": config.conv_channels,
         "lstm_units": config.lstm_units,
+        "spatial_transformer": config.spatial_transformer,
         "lowercase_labels": config.lowercase_labels,
         # The serving graph's arithmetic (the model_fn builds it in export_precision), and
         # the training's, which the checkpoint's weights came from.
@@ -127,8 +128,8 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
                         ("export_precision", precision)):
         if value is not None:
             setattr(config, name, value)
-    if config.top_paths > config.beam_width:
-        raise ConfigError("--top_paths must not exceed --beam_width")
+    if not 0 <= config.top_paths <= config.beam_width:
+        raise ConfigError(f"--top_paths must be in [0, --beam_width={config.beam_width}] (0: no alternative readings)")
     if config.export_precision not in EXPORT_PRECISIONS:
         raise ConfigError(f"--precision must be one of {', '.join(EXPORT_PRECISIONS)}, got {config.export_precision!r}")
     checkpoint = find_checkpoint(model_dir, checkpoint)
@@ -150,7 +151,8 @@ def main(argv=None):
     parser.add_argument("--checkpoint", default=None, help="checkpoint prefix (default: the latest)")
     parser.add_argument("--decoder", choices=("greedy", "beam"), default=None, help="default: as trained")
     parser.add_argument("--beam_width", type=int, default=None)
-    parser.add_argument("--top_paths", type=int, default=None)
+    parser.add_argument("--top_paths", type=int, default=None,
+                        help="alternative readings in top_words (0: none, and a greedy graph runs no beam search)")
     parser.add_argument("--precision", choices=EXPORT_PRECISIONS, default=None,
                         help="what the serving graph computes in (default: the config's export_precision, "
                              "float32 unless set); mixed_bfloat16 is fast only on CPUs with AVX512-BF16 or AMX")
