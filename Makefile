@@ -34,8 +34,9 @@ quickstart: setup
 recipe: setup
 	$(PY) scripts/train_recipe.py $(RECIPE_ARGS)
 
+# Two worker processes, each test file on one of them (its module fixtures made once).
 test: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n 2 --dist loadfile tests
 
 clean:
 	rm -rf $(VENV) runs quickstart_run recipe_run

@@ -42,7 +42,9 @@ setup(
             f"tensorflow=={TENSORFLOW}; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
         ],
         "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}"],
-        "test": ["pytest>=7"],
+        # `make test` runs the suite in two processes (pytest-xdist): on 2 cores most tests
+        # wait on one (process start-up, small graphs), so two at once nearly halve the time.
+        "test": ["pytest>=7", "pytest-xdist==3.8.0"],
         # tensorflow-serving-api==2.15.1 itself goes in with `pip install --no-deps` (the
         # Makefile does it): its own requirements would pull a second TensorFlow.
         "serving": ["grpcio>=1.24.3,<2"],

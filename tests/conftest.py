@@ -1,5 +1,12 @@
-"""Shared fixtures: tiny data sets made here, with Pillow's built-in scalable font."""
+"""Shared fixtures: tiny data sets made here, with Pillow's built-in scalable font.
 
+`make test` runs the suite in two pytest-xdist workers. The costly session fixtures (the
+tiny shards, the tiny trained model) are made once per run in a folder both workers
+share, under a lock: the first worker makes them, the other waits and reuses them.
+"""
+
+import contextlib
+import fcntl
 import json
 import os
 import random
@@ -58,16 +65,49 @@ def assert_clean_error(result, *fragments):
         assert fragment in result.stderr, (fragment, result.stderr)
 
 
+def write_text_atomically(path, text: str) -> None:
+    """Another worker may be reading the same file: it sees the old or the new text, never half."""
+    staged = f"{path}.{os.getpid()}.tmp"
+    with open(staged, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(staged, path)
+
+
 def write_config(path, **fields):
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(fields, handle)
+    write_text_atomically(path, json.dumps(fields))
     return str(path)
+
+
+def run_wide_folder(tmp_path_factory, name):
+    """`name` in the folder this test run's workers share (the basetemp itself without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+
+
+@contextlib.contextmanager
+def made_once(folder):
+    """Yields True to the one process that must make `folder`, False to those after it.
+
+    Holds an exclusive lock on `folder`.lock meanwhile, so a second worker waits for the
+    first to finish; `folder`.made marks success (after a failure the next one tries again).
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    marker = folder.with_name(folder.name + ".made")
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            yield False
+            return
+        yield True
+        marker.touch()
 
 
 def tiny_model_fields(tmp_path, **overrides):
     """A config for a small, fast CRNN on shards under tmp_path/shards."""
     alphabet = tmp_path / "alphabet.txt"
-    alphabet.write_text("".join(c + "\n" for c in LOWER_ALNUM), encoding="utf-8")
+    text = "".join(c + "\n" for c in LOWER_ALNUM)
+    if not alphabet.exists() or alphabet.read_text(encoding="utf-8") != text:
+        write_text_atomically(alphabet, text)
     fields = dict(
         train_files=[str(tmp_path / "shards" / "tiny-train-*.tfrecord")],
         eval_files=[str(tmp_path / "shards" / "tiny-val-*.tfrecord")],
@@ -91,22 +131,27 @@ def tiny_model_fields(tmp_path, **overrides):
 
 @pytest.fixture(scope="session")
 def tiny_shards(tmp_path_factory):
-    """Train/val shards of TINY_WORDS rendered 240 times."""
+    """Train/val shards of TINY_WORDS rendered 240 times (made once per run)."""
     from tf_crnn.data import convert
 
-    root = tmp_path_factory.mktemp("tiny")
-    list_file = write_list_dataset(str(root / "images"), TINY_WORDS, 240)
-    args = convert.parse_args([list_file, "--output_dir", str(root / "shards"), "--prefix", "tiny",
-                               "--examples_per_shard", "64", "--val_ratio", "0.2", "--workers", "1"])
-    convert.convert(args)
+    root = run_wide_folder(tmp_path_factory, "tiny")
+    with made_once(root) as must_make:
+        if must_make:
+            list_file = write_list_dataset(str(root / "images"), TINY_WORDS, 240)
+            args = convert.parse_args([list_file, "--output_dir", str(root / "shards"), "--prefix", "tiny",
+                                       "--examples_per_shard", "64", "--val_ratio", "0.2", "--workers", "1"])
+            convert.convert(args)
     return root
 
 
 @pytest.fixture(scope="session")
 def trained_tiny(tiny_shards):
-    """A small CRNN trained on the tiny set until it reads it; returns (root, config path)."""
+    """A small CRNN trained on the tiny set until it reads it (once per run); returns (root, config path)."""
     fields = tiny_model_fields(tiny_shards, train_steps=700, save_checkpoints_steps=350,
                                learning_rate_schedule="cosine", decay_steps=700, decay_rate=0.05)
-    config = write_config(tiny_shards / "params.json", **fields)
-    run_module("tf_crnn.train", config, check=True, timeout=900)
-    return tiny_shards, config
+    config = tiny_shards / "params.json"
+    with made_once(tiny_shards / "model") as must_make:
+        if must_make:
+            write_config(config, **fields)
+            run_module("tf_crnn.train", config, check=True, timeout=900)
+    return tiny_shards, str(config)

@@ -1,6 +1,7 @@
 """`seed` fixes the starting point and `deterministic` the whole run: two runs, one result."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import run_module, tiny_model_fields, write_config
@@ -15,16 +16,24 @@ def _train_and_read(tiny_shards, model_dir, steps=25, **overrides):
     return {name: reader.get_tensor(name) for name in names}
 
 
-def test_two_deterministic_runs_end_with_the_same_weights(tiny_shards, tmp_path):
-    first = _train_and_read(tiny_shards, tmp_path / "first")
-    second = _train_and_read(tiny_shards, tmp_path / "second")
+@pytest.fixture(scope="module")
+def runs(tiny_shards, tmp_path_factory):
+    """Three 25-step runs: two alike with the default seed, one with seed 7."""
+    root = tmp_path_factory.mktemp("determinism")
+    return {"first": _train_and_read(tiny_shards, root / "first"),
+            "second": _train_and_read(tiny_shards, root / "second"),
+            "seed_7": _train_and_read(tiny_shards, root / "seed_7", seed=7)}
+
+
+def test_two_deterministic_runs_end_with_the_same_weights(runs):
+    first, second = runs["first"], runs["second"]
     assert first.keys() == second.keys() and len(first) > 10
     for name in first:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
 
 
-def test_the_seed_chooses_the_starting_weights(tiny_shards, tmp_path):
-    same = _train_and_read(tiny_shards, tmp_path / "same", steps=1)
-    other = _train_and_read(tiny_shards, tmp_path / "other", steps=1, seed=7)
+def test_the_seed_chooses_the_starting_weights(runs):
+    """Same data, same steps, same determinism: only the seed differs, and no kernel ends alike."""
+    same, other = runs["first"], runs["seed_7"]
     kernels = [name for name in same if name.endswith("kernel")]
     assert kernels and all(not np.allclose(same[name], other[name]) for name in kernels)

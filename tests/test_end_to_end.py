@@ -24,8 +24,7 @@ def _newest_export(root):
     return str(folder / max((d for d in os.listdir(folder) if d.isdigit()), key=int))
 
 
-def _export(root, *extra):
-    out = root / "exported"
+def _export(root, out, *extra):
     result = subprocess.run([sys.executable, os.path.join(REPO, "export_model.py"), str(root / "model"),
                              "--output_dir", str(out), *extra], capture_output=True, text=True, cwd=REPO,
                             env=dict(os.environ, PYTHONPATH=REPO), timeout=300)
@@ -37,6 +36,12 @@ def _export(root, *extra):
 
     assert read_metadata(path)["alphabet"] == list(LOWER_ALNUM)
     return path
+
+
+@pytest.fixture(scope="module")
+def exported(trained_tiny, tmp_path_factory):
+    """`export_model.py` of the tiny model with the config's decoder, made once for this file."""
+    return _export(trained_tiny[0], tmp_path_factory.mktemp("exported"))
 
 
 def test_training_writes_checkpoints_summaries_and_exports(trained_tiny):
@@ -65,9 +70,9 @@ def test_training_writes_checkpoints_summaries_and_exports(trained_tiny):
     assert any(tag.startswith("eval_true_vs_predicted") for tag in eval_tags), eval_tags
 
 
-def test_model_reads_its_training_images_through_predict(trained_tiny):
+def test_model_reads_its_training_images_through_predict(trained_tiny, exported):
     root, _ = trained_tiny
-    saved = _export(root)
+    saved = exported
     samples = _training_images(root)
     result = run_module("tf_crnn.predict", saved, *[path for path, _ in samples], "--json", check=True)
     rows = json.loads(result.stdout)
@@ -79,7 +84,7 @@ def test_model_reads_its_training_images_through_predict(trained_tiny):
 
 def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_path):
     root, _ = trained_tiny
-    saved = _export(root, "--decoder", "beam", "--beam_width", "5", "--top_paths", "3")
+    saved = _export(root, tmp_path / "exported", "--decoder", "beam", "--beam_width", "5", "--top_paths", "3")
     render_text("moon").save(tmp_path / "moon.png")
     script = textwrap.dedent(f"""
         import json
@@ -113,10 +118,9 @@ def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_pat
     assert out["alt_words"] == ["moon"]
 
 
-def test_confidence_is_higher_on_right_readings(trained_tiny, tmp_path):
+def test_confidence_is_higher_on_right_readings(exported, tmp_path):
     """Seen words are mostly read right, unseen random strings mostly wrong: compare confidences."""
-    root, _ = trained_tiny
-    saved = _export(root)
+    saved = exported
     rng = random.Random(7)
     truth = {}
     for index in range(40):
