@@ -20,7 +20,7 @@ sys.path.insert(0, REPO)
 
 RUN_DIR = os.path.join(REPO, "quickstart_run")
 PARAMS = os.path.join(REPO, "scripts", "quickstart_params.json")
-TRAIN_IMAGES = 30000
+TRAIN_IMAGES = 24000
 VAL_IMAGES = 500
 HELD_OUT_IMAGES = 300
 MAX_WORD_LENGTH = 10
