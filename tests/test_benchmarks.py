@@ -138,3 +138,10 @@ def test_the_bfloat16_comparison_runs_only_where_bfloat16_is_native(monkeypatch)
     features = bench_common.cpu_features()
     assert set(bench_common.CPU_FEATURES) <= set(features) and features["onednn_max_cpu_isa"] == "AVX2"
     assert bench_common.describe_cpu(features).endswith("ONEDNN_MAX_CPU_ISA=AVX2 (emulated)")
+
+
+def test_time_to_accuracy_names_an_unknown_candidate_before_rendering_anything(tmp_path):
+    result = _run_script("bench_time_to_accuracy.py", "--candidates", "vgg,resnet", "--output", tmp_path / "t.json",
+                         status=2)
+    assert "unknown candidate(s) resnet" in result.stderr and "mobilenet_v3_0.5" in result.stderr
+    assert not (tmp_path / "t.json").exists()
