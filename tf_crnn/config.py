@@ -21,6 +21,8 @@ UNKNOWN_POLICIES = ("error", "skip", "unknown")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 EXPORT_PRECISIONS = ("float32", "mixed_bfloat16")
 BACKBONES = ("vgg", "mobilenet_v3")  # tf_crnn/backbones.py
+# The network's parts, for `freeze` (tf_crnn/network.py CRNN.parts).
+NETWORK_PARTS = ("stn", "conv", "rnn", "classifier")
 
 # Fields that change the network's variables: a model dir trained with one value
 # cannot be resumed with another.
@@ -77,6 +79,13 @@ class Config:
     # well on any CPU, bfloat16 only where it is native (tf_crnn/precision.py).
     export_precision: str = "float32"
     spatial_transformer: bool = False
+    # Weights to start from when the model dir has no checkpoint yet: a checkpoint prefix,
+    # a model dir, a tf_crnn export, or a shipped model by name (tf_crnn/warm_start.py).
+    # Architecture fields the config file leaves out are taken from it.
+    init_from: str = ""
+    # Parts of the network kept as they are (not trained; their batch norm in inference
+    # mode): any of NETWORK_PARTS, e.g. ["stn", "conv"] to train only the LSTMs and the output layer.
+    freeze: List[str] = field(default_factory=list)
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     learning_rate_schedule: str = "constant"
@@ -224,8 +233,18 @@ def validate(config: Config) -> Config:
     if not 0 <= config.top_paths <= config.beam_width:
         raise ConfigError(f"field 'top_paths' must be in [0, beam_width={config.beam_width}] "
                           f"(0: no alternative readings), got {config.top_paths}")
+    unknown_parts = [part for part in config.freeze if part not in NETWORK_PARTS]
+    if unknown_parts:
+        raise ConfigError(f"field 'freeze': unknown part(s) {', '.join(map(repr, unknown_parts))}; "
+                          f"the parts are {', '.join(NETWORK_PARTS)}")
+    present = [part for part in NETWORK_PARTS if part != "stn" or config.spatial_transformer]
+    if not set(present) - set(config.freeze):
+        raise ConfigError(f"field 'freeze' leaves nothing to train (the network's parts: {', '.join(present)})")
+    if config.alphabet:
+        return config  # taken from init_from (no alphabet_file given)
     if not config.alphabet_file:
-        raise ConfigError("field 'alphabet_file' is required (one unit a line; see `python -m tf_crnn.alphabet`)")
+        raise ConfigError("field 'alphabet_file' is required (one unit a line; see `python -m tf_crnn.alphabet`), "
+                          "unless init_from names a model whose alphabet to keep")
     if not os.path.isfile(config.alphabet_file):
         raise ConfigError(f"field 'alphabet_file': file not found: {config.alphabet_file}")
     return config
@@ -258,11 +277,38 @@ def load_config(path: str, overrides: Optional[dict] = None) -> Config:
     config.alphabet_file = _resolve(base_dir, config.alphabet_file)
     if not (overrides or {}).get("model_dir"):
         config.model_dir = _resolve(base_dir, config.model_dir)
+    if config.init_from:
+        given = set(data) | {key for key, value in (overrides or {}).items() if value is not None}
+        _inherit_architecture(config, given, base_dir)
     validate(config)
     config.precision = resolve_precision(config.precision)
-    alphabet = Alphabet.from_file(config.alphabet_file)
-    config.alphabet = list(alphabet.units)
+    if not config.alphabet:
+        config.alphabet = list(Alphabet.from_file(config.alphabet_file).units)
     return config
+
+
+def _inherit_architecture(config: Config, given: set, base_dir: str) -> None:
+    """Fills the architecture fields the config does not set (and the alphabet, when it
+    names no alphabet_file) from `init_from`. Once the model dir has a checkpoint,
+    init_from is not needed any more: if it is gone, the model dir's own config serves."""
+    from tf_crnn.warm_start import resolve_source
+
+    try:
+        source = resolve_source(config.init_from, base_dir)
+        architecture = source.architecture
+        if source.kind != "shipped model":
+            config.init_from = _resolve(base_dir, config.init_from)
+    except ConfigError:
+        if not os.path.isfile(os.path.join(config.model_dir, RESOLVED_NAME)):
+            raise
+        with open(os.path.join(config.model_dir, RESOLVED_NAME), encoding="utf-8") as handle:
+            architecture = json.load(handle)
+    for name in ARCHITECTURE_FIELDS:
+        if name == "alphabet":
+            if not config.alphabet_file and "alphabet" in architecture:
+                config.alphabet = list(architecture["alphabet"])
+        elif name not in given and name in architecture:
+            setattr(config, name, architecture[name])
 
 
 def config_from_dict(data: dict) -> Config:

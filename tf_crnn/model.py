@@ -7,6 +7,7 @@ import tensorflow as tf
 from tf_crnn import decode, metrics
 from tf_crnn.alphabet import for_config
 from tf_crnn.network import build_network, sequence_lengths
+from tf_crnn.warm_start import WarmStartInit
 
 PREDICTION_KEYS = ("words", "confidences", "top_words", "top_scores")
 LOGITS_SIGNATURE = "logits"
@@ -140,7 +141,7 @@ def model_fn(features, labels, mode, params, config=None):
         rate = learning_rate(settings, global_step)
         tf.compat.v1.summary.scalar("learning_rate", rate)
         optimizer = make_optimizer(settings, rate)
-        variables = network.trainable_variables
+        variables = network.trainable_variables_except(settings.freeze)
         gradients = tf.gradients(loss, variables)
         if settings.gradient_clip_norm > 0:
             gradients, norm = tf.clip_by_global_norm(gradients, settings.gradient_clip_norm)
@@ -149,7 +150,12 @@ def model_fn(features, labels, mode, params, config=None):
         with tf.control_dependencies(network.updates):
             train_op = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
         hook = ImagesPerSecondHook(tf.shape(images)[0], settings.log_step_count_steps)
-        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op, training_hooks=[hook])
+        scaffold = None
+        if params.get("warm_start") is not None:
+            # Runs only when the session starts without a checkpoint to restore.
+            scaffold = tf.compat.v1.train.Scaffold(init_fn=WarmStartInit(params["warm_start"], network))
+        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op, training_hooks=[hook],
+                                          scaffold=scaffold)
 
     if settings.decoder == "beam":
         beams, _ = decode.beam_search(time_major_log_probs, frame_lengths, settings.beam_width, 1)

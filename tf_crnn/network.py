@@ -74,6 +74,24 @@ class CRNN(tf.keras.Model):
                                                              dtype=policy))
         self.classifier = tf.keras.layers.Dense(num_classes, name="logits", dtype="float32")
         self.compute_dtype_ = policy.compute_dtype
+        # Parts (config.NETWORK_PARTS) kept fixed: their layers run in inference mode (batch
+        # norm with its moving statistics, no updates) even while the rest trains.
+        self.frozen_parts = ()
+
+    def parts(self) -> dict:
+        """The network's layers by part: stn, conv (the backbone), rnn, classifier."""
+        return {"stn": [self.spatial_transformer] if self.spatial_transformer is not None else [],
+                "conv": list(self.conv_layers) + ([self.backbone] if self.backbone is not None else []),
+                "rnn": list(self.rnn_layers),
+                "classifier": [self.classifier]}
+
+    def trainable_variables_except(self, frozen) -> list:
+        """The trainable variables of the parts not in `frozen`."""
+        return [variable for part, layers in self.parts().items() if part not in frozen
+                for layer in layers for variable in layer.trainable_variables]
+
+    def _training(self, part: str, training):
+        return bool(training) and part not in self.frozen_parts
 
     def features(self, images, widths=None, training=False):
         """Conv stack: images -> frames [batch, time, features].
@@ -95,19 +113,22 @@ class CRNN(tf.keras.Model):
 
     def call(self, images, widths=None, training=False):
         if self.spatial_transformer is not None:
-            images = self.spatial_transformer(images, widths, training=training)
-        x = self.features(images, widths, training=training)
+            images = self.spatial_transformer(images, widths, training=self._training("stn", training))
+        x = self.features(images, widths, training=self._training("conv", training))
         lengths = None if widths is None else tf.minimum(sequence_lengths(widths), tf.shape(x)[1])
+        rnn_training = self._training("rnn", training)
         for layer in self.rnn_layers:
             if isinstance(layer, BidirectionalLSTM):
-                x = layer(x, lengths=lengths, training=training)
+                x = layer(x, lengths=lengths, training=rnn_training)
             else:
-                x = layer(x, training=training)
+                x = layer(x, training=rnn_training)
         return self.classifier(x)
 
 
 def build_network(config, num_classes: int, precision: str = None, unroll: bool = False) -> CRNN:
     """The configured CRNN; `unroll` (fixed width only) unrolls the LSTMs, for TFLite and ONNX."""
-    return CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout,
-                precision or config.precision, config.spatial_transformer, unroll, config.backbone,
-                config.width_multiplier)
+    network = CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout,
+                   precision or config.precision, config.spatial_transformer, unroll, config.backbone,
+                   config.width_multiplier)
+    network.frozen_parts = tuple(config.freeze)
+    return network

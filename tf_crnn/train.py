@@ -22,6 +22,8 @@ flags.DEFINE_integer("batch_size", None, "Batch size (overrides the config).")
 flags.DEFINE_float("learning_rate", None, "Base learning rate (overrides the config).")
 flags.DEFINE_string("gpu", None, "GPUs to use (CUDA_VISIBLE_DEVICES), e.g. '0', '0,1', or '-1' for CPU only.")
 flags.DEFINE_integer("save_checkpoints_steps", None, "Checkpoint and evaluate every N steps (overrides the config).")
+flags.DEFINE_string("init_from", None, "Start a new model dir from these weights: a checkpoint prefix, a model dir, "
+                                       "a tf_crnn export or a shipped model's name, e.g. crnn_words (overrides the config).")
 
 
 def flag_overrides() -> dict:
@@ -32,6 +34,7 @@ def flag_overrides() -> dict:
         "learning_rate": FLAGS.learning_rate,
         "gpu": FLAGS.gpu,
         "save_checkpoints_steps": FLAGS.save_checkpoints_steps,
+        "init_from": FLAGS.init_from,
     }
 
 
@@ -85,7 +88,9 @@ def check_trained_to_the_end(config) -> None:
                         "survived decoding and the label checks (see the warnings above)")
 
 
-def make_estimator(config, run_config_=None):
+def make_estimator(config, run_config_=None, warm_start=None):
+    """The Estimator of `config`; `warm_start` (a tf_crnn.warm_start.Plan) loads its weights
+    into a model dir that has no checkpoint yet."""
     import tensorflow as tf
 
     from tf_crnn.model import model_fn
@@ -93,7 +98,26 @@ def make_estimator(config, run_config_=None):
     run_config_ = run_config_ or run_config(config)
     eval_dir = os.path.join(config.model_dir, "eval")
     return tf.estimator.Estimator(model_fn=model_fn, config=run_config_,
-                                  params={"config": config, "eval_dir": eval_dir})
+                                  params={"config": config, "eval_dir": eval_dir, "warm_start": warm_start})
+
+
+def warm_start_plan(config):
+    """The checked warm start of `config.init_from`, or None: without init_from, or when the
+    model dir already has a checkpoint (a restart resumes from it, not from init_from)."""
+    import tensorflow as tf
+
+    from tf_crnn.warm_start import plan_warm_start, resolve_source
+
+    if not config.init_from:
+        return None
+    existing = tf.train.latest_checkpoint(config.model_dir) if os.path.isdir(config.model_dir) else None
+    if existing:
+        print(f"init_from {config.init_from}: not used, {config.model_dir} has a checkpoint ({existing}); "
+              "training resumes from it", flush=True)
+        return None
+    plan = plan_warm_start(config, resolve_source(config.init_from))
+    print(plan.summary(), flush=True)
+    return plan
 
 
 def train_and_evaluate(config):
@@ -118,13 +142,14 @@ def train_and_evaluate(config):
     config = dataclasses.replace(config, seed=config.seed + (cluster.global_id_in_cluster or 0))
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
 
+    warm_start = warm_start_plan(config)  # before any summary wall, and refused before a step if it cannot work
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
     # The graph seed alone leaves Keras initializers to Python's own random module:
     # seeding all three makes a seed mean one starting point.
     tf.keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    estimator = make_estimator(config)
+    estimator = make_estimator(config, warm_start=warm_start)
     receiver = serving_input_receiver_fn(config)
     assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata")) if exports_here else None
     exporters = [
