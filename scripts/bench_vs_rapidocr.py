@@ -127,18 +127,14 @@ def tflite_core(saved_model: str, folder: str, width: int) -> str:
     """The export's weights as a TFLite core (tf_crnn.tflite_convert), through a model dir
     that holds only the config rebuilt from the export's metadata
     (scripts/reexport_shipped_model.py); the checkpoint is the export's variables."""
-    from reexport_shipped_model import rebuilt_config
+    from reexport_shipped_model import stand_in_model_dir
 
-    from tf_crnn.config import write_resolved
     from tf_crnn.tflite_convert import convert
 
     model_dir = os.path.join(folder, "model")
-    config = rebuilt_config(saved_model)
-    config.model_dir = model_dir
-    write_resolved(config, model_dir)
-    written = convert(model_dir, os.path.join(folder, "tflite"), width=width, forms=(TFLITE_FORM,),
-                      checkpoint=os.path.join(saved_model, "variables", "variables"))
-    return written[TFLITE_FORM]
+    checkpoint = stand_in_model_dir(saved_model, model_dir)
+    return convert(model_dir, os.path.join(folder, "tflite"), width=width, forms=(TFLITE_FORM,),
+                   checkpoint=checkpoint)[TFLITE_FORM]
 
 
 def tflite_row(saved_model: str, crops, repeats: int, width: int) -> dict:

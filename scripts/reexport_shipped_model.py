@@ -64,16 +64,23 @@ def rebuilt_config(saved_model_dir: str):
     return config_from_dict(fields)
 
 
+def stand_in_model_dir(saved_model_dir: str, model_dir: str) -> str:
+    """Makes `model_dir` a model dir of the export's weights for the tools that take one
+    (export, tflite_convert): only the rebuilt config.json; returns the checkpoint prefix
+    to pass them, the export's variables."""
+    config = rebuilt_config(saved_model_dir)
+    config.model_dir = model_dir
+    write_resolved(config, model_dir)
+    return os.path.join(saved_model_dir, "variables", "variables")
+
+
 def reexport(saved_model_dir: str, output_dir: str, precision: str = "float32", top_paths: int = None) -> str:
     """Exports the weights of `saved_model_dir` again to a numbered version under `output_dir`
     (`top_paths`: alternative readings, default the source's)."""
     from tf_crnn.export import export_saved_model
 
-    checkpoint = os.path.join(saved_model_dir, "variables", "variables")
     with tempfile.TemporaryDirectory() as model_dir:
-        config = rebuilt_config(saved_model_dir)
-        config.model_dir = model_dir
-        write_resolved(config, model_dir)
+        checkpoint = stand_in_model_dir(saved_model_dir, model_dir)
         return export_saved_model(model_dir, output_dir, checkpoint=checkpoint, precision=precision,
                                   top_paths=top_paths)
 

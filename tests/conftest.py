@@ -56,6 +56,24 @@ def run_module(module, *args, timeout=600, check=False, env=None):
     return result
 
 
+def kill_9_once_saved(command, checkpoint_index, log_path, settle_seconds=0.0):
+    """Starts `command` (a training), waits up to 300 s for `checkpoint_index` to appear,
+    then kills it with SIGKILL, as a crash would; its output goes to `log_path`."""
+    import signal
+    import time
+
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                                   env=dict(os.environ, PYTHONPATH=REPO))
+        deadline = time.time() + 300
+        while time.time() < deadline and not os.path.exists(checkpoint_index):
+            assert process.poll() is None, open(log_path, encoding="utf-8").read()
+            time.sleep(0.5)
+        time.sleep(settle_seconds)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def assert_clean_error(result, *fragments):
     """A user error: exit status 2, one `error:` message, no traceback."""
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)

@@ -2,14 +2,12 @@
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import tensorflow as tf
 
-from conftest import REPO, tiny_model_fields, write_config
+from conftest import REPO, kill_9_once_saved, tiny_model_fields, write_config
 
 
 def test_kill_9_then_same_command_resumes_from_last_checkpoint(tiny_shards, tmp_path):
@@ -18,15 +16,7 @@ def test_kill_9_then_same_command_resumes_from_last_checkpoint(tiny_shards, tmp_
     config = write_config(tmp_path / "params.json", **fields)
     command = [sys.executable, "-m", "tf_crnn.train", config]
     env = dict(os.environ, PYTHONPATH=REPO)
-    with open(tmp_path / "first.log", "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        deadline = time.time() + 300
-        while time.time() < deadline and not os.path.exists(tmp_path / "model" / "model.ckpt-40.index"):
-            assert process.poll() is None, (tmp_path / "first.log").read_text()
-            time.sleep(0.5)
-        time.sleep(1.0)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+    kill_9_once_saved(command, tmp_path / "model" / "model.ckpt-40.index", tmp_path / "first.log", settle_seconds=1.0)
     killed_at = tf.train.latest_checkpoint(str(tmp_path / "model"))
     killed_step = int(killed_at.rsplit("-", 1)[1])
     assert killed_step >= 40

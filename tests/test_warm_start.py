@@ -3,17 +3,15 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import (LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, render_text, run_module,
-                      tiny_model_fields, write_config)
+from conftest import (LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, kill_9_once_saved, render_text,
+                      run_module, tiny_model_fields, write_config)
 from tf_crnn.config import ConfigError, load_config
 
 NETWORK_FIELDS = ("conv_channels", "lstm_units")
@@ -119,14 +117,7 @@ def test_kill_9_after_a_checkpoint_resumes_from_the_model_dir_not_init_from(trai
     config = write_config(tmp_path / "p.json", **fields)
     command = [sys.executable, "-m", "tf_crnn.train", config]
     env = dict(os.environ, PYTHONPATH=REPO)
-    with open(tmp_path / "first.log", "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        deadline = time.time() + 300
-        while time.time() < deadline and not (model_dir / "model.ckpt-20.index").exists():
-            assert process.poll() is None, (tmp_path / "first.log").read_text()
-            time.sleep(0.5)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+    kill_9_once_saved(command, model_dir / "model.ckpt-20.index", tmp_path / "first.log")
     killed_at = tf.train.latest_checkpoint(str(model_dir))
     killed_step = int(killed_at.rsplit("-", 1)[1])
     fields["train_steps"] = killed_step + 10

@@ -63,6 +63,15 @@ def write_metadata(config, folder: str) -> dict:
     return {METADATA: path}
 
 
+def saved_model_versions(base: str) -> list:
+    """Numbered subfolders of `base` holding a SavedModel, oldest first (TF Serving's base
+    path layout, which export_saved_model writes)."""
+    if not os.path.isdir(base):
+        return []
+    numbered = sorted((d for d in os.listdir(base) if d.isdigit()), key=int)
+    return [os.path.join(base, d) for d in numbered if os.path.isfile(os.path.join(base, d, "saved_model.pb"))]
+
+
 def read_metadata(saved_model_dir: str) -> dict:
     """The tf_crnn.json of an export (see write_metadata)."""
     import json

@@ -141,7 +141,7 @@ def model_fn(features, labels, mode, params, config=None):
         rate = learning_rate(settings, global_step)
         tf.compat.v1.summary.scalar("learning_rate", rate)
         optimizer = make_optimizer(settings, rate)
-        variables = network.trainable_variables_except(settings.freeze)
+        variables = network.trained_variables()
         gradients = tf.gradients(loss, variables)
         if settings.gradient_clip_norm > 0:
             gradients, norm = tf.clip_by_global_norm(gradients, settings.gradient_clip_norm)

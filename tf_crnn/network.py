@@ -85,9 +85,9 @@ class CRNN(tf.keras.Model):
                 "rnn": list(self.rnn_layers),
                 "classifier": [self.classifier]}
 
-    def trainable_variables_except(self, frozen) -> list:
-        """The trainable variables of the parts not in `frozen`."""
-        return [variable for part, layers in self.parts().items() if part not in frozen
+    def trained_variables(self) -> list:
+        """The trainable variables of the parts not in `frozen_parts`: what the optimizer updates."""
+        return [variable for part, layers in self.parts().items() if part not in self.frozen_parts
                 for layer in layers for variable in layer.trainable_variables]
 
     def _training(self, part: str, training):

@@ -22,9 +22,11 @@ from typing import List
 
 from tf_crnn.data.images import IMAGE_EXTENSIONS, BadImage, read_checked_image
 from tf_crnn.errors import DataError, exit_on_user_error
+from tf_crnn.export import saved_model_versions
 from tf_crnn.precision import warn_if_emulated_bfloat16
+from tf_crnn.warm_start import PRETRAINED_DIR
 
-SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "crnn_words")
+SHIPPED_MODEL = os.path.join(PRETRAINED_DIR, "crnn_words")
 _EXPORT_KINDS = ("best", "latest")  # the exporters of tf_crnn.train, best first
 _MODEL_DIR_MARKS = ("checkpoint", "config.json")  # what tf_crnn.train writes into a model dir
 
@@ -54,14 +56,6 @@ def find_images(paths: List[str]) -> List[str]:
     return found
 
 
-def _versions(path: str) -> List[str]:
-    """Numbered subfolders holding a SavedModel, oldest first (TF Serving's base path layout)."""
-    if not os.path.isdir(path):
-        return []
-    numbered = sorted((d for d in os.listdir(path) if d.isdigit()), key=int)
-    return [os.path.join(path, d) for d in numbered if os.path.isfile(os.path.join(path, d, "saved_model.pb"))]
-
-
 def looks_like_model(path: str) -> bool:
     """Whether `path` is meant as a model: a SavedModel, a model base path, the `export`
     folder of a model dir, or a model dir (checkpoints, config.json). A folder of images
@@ -69,7 +63,7 @@ def looks_like_model(path: str) -> bool:
     if not os.path.isdir(path):
         return False
     marks = ("saved_model.pb", "export") + _MODEL_DIR_MARKS + _EXPORT_KINDS
-    return bool(_versions(path)) or any(os.path.exists(os.path.join(path, mark)) for mark in marks)
+    return bool(saved_model_versions(path)) or any(os.path.exists(os.path.join(path, mark)) for mark in marks)
 
 
 def resolve_saved_model(path: str) -> str:
@@ -83,7 +77,7 @@ def resolve_saved_model(path: str) -> str:
         return path
     for base in [path] + [os.path.join(path, kind) for kind in _EXPORT_KINDS] + \
             [os.path.join(path, "export", kind) for kind in _EXPORT_KINDS]:
-        versions = _versions(base)
+        versions = saved_model_versions(base)
         if versions:
             return versions[-1]
     if os.path.isdir(path) and any(os.path.exists(os.path.join(path, m)) for m in _MODEL_DIR_MARKS):

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from tf_crnn.errors import ConfigError
+from tf_crnn.export import METADATA, read_metadata, saved_model_versions
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 CLASSIFIER_SCOPE = "crnn/logits/"
 NETWORK_SCOPE = "crnn/"
-_EXPORT_METADATA = os.path.join("assets.extra", "tf_crnn.json")
 
 
 def shipped_models() -> List[str]:
@@ -39,10 +39,8 @@ def shipped_models() -> List[str]:
 
 
 def _newest_version(base: str) -> Optional[str]:
-    if not os.path.isdir(base):
-        return None
-    versions = [d for d in os.listdir(base) if d.isdigit() and os.path.isfile(os.path.join(base, d, "saved_model.pb"))]
-    return os.path.join(base, max(versions, key=int)) if versions else None
+    versions = saved_model_versions(base)
+    return versions[-1] if versions else None
 
 
 def _checkpoint_in(model_dir: str) -> Optional[str]:
@@ -98,14 +96,13 @@ def resolve_source(spec: str, base_dir: str = ".") -> Source:
 
 
 def _export_source(spec: str, saved_model: str, kind: str) -> Source:
-    metadata_path = os.path.join(saved_model, _EXPORT_METADATA)
-    if not os.path.isfile(metadata_path):
+    try:
+        metadata = read_metadata(saved_model)
+    except ConfigError:
         raise ConfigError(f"field 'init_from': {saved_model} is a SavedModel but not a tf_crnn export "
-                          f"(no {_EXPORT_METADATA})")
+                          f"(no assets.extra/{METADATA})") from None
     if not os.path.isfile(os.path.join(saved_model, "variables", "variables.index")):
         raise ConfigError(f"field 'init_from': {saved_model} has no variables/ checkpoint")
-    with open(metadata_path, encoding="utf-8") as handle:
-        metadata = json.load(handle)
     from tf_crnn.config import ARCHITECTURE_FIELDS
 
     architecture = {name: metadata[name] for name in ARCHITECTURE_FIELDS if name in metadata}
