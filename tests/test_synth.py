@@ -1,6 +1,7 @@
 """Tests of the synthetic word source: fonts, words, renderer and the shard generator."""
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -12,12 +13,14 @@ from PIL import Image
 
 from tf_crnn.data.schema import read_examples
 from tf_crnn.errors import ConfigError, DataError
-from tf_crnn.synth.fonts import find_fonts
+from tf_crnn.synth.fonts import covers, find_fonts, survey_fonts
 from tf_crnn.synth.generate import generate, main, read_charset
 from tf_crnn.synth.render import render_word
-from tf_crnn.synth.words import WordSampler, dictionary_words
+from tf_crnn.synth.words import WordSampler, dictionary_words, read_word_list
 
 LOWER = "0123456789abcdefghijklmnopqrstuvwxyz"
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core: Latin, Greek, Cyrillic
+CYRILLIC_GREEK = ["мир", "дом", "лес", "кот", "φως", "νερό", "γη", "ζωή"]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -255,3 +258,67 @@ def test_generator_module_does_not_import_tensorflow():
     env = {**os.environ, "PYTHONPATH": REPO}
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def latin_only_font() -> str:
+    """An installed text font without Cyrillic (which fonts are installed varies)."""
+    return next(path for path in find_fonts() if not covers(path, "ж"))
+
+
+def test_word_list_lines_become_entries_and_bad_bytes_name_the_line(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_bytes("\ufeffмир\n\n  новый   дом \nφως\n".encode("utf-8"))
+    assert read_word_list(str(path)) == ["мир", "новый дом", "φως"]
+    path.write_bytes("мир\nok\n".encode("utf-8") + b"\xff\xfe bad\n")
+    with pytest.raises(DataError, match=r"words.txt:3: not UTF-8"):
+        read_word_list(str(path))
+    path.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(DataError, match="no entry"):
+        read_word_list(str(path))
+
+
+@pytest.mark.skipif(not os.path.isfile(DEJAVU), reason="needs fonts-dejavu-core")
+def test_fonts_without_the_glyphs_are_skipped_and_named():
+    latin = latin_only_font()
+    survey = survey_fonts("".join(CYRILLIC_GREEK), [DEJAVU, latin])
+    assert survey.usable == (DEJAVU,) and survey.undrawable == ""
+    [(path, why)] = survey.skipped
+    assert path == latin and "no glyph for" in why and "U+04" in why
+    with pytest.raises(DataError, match="--fonts"):
+        survey_fonts("мир", [latin])
+    with pytest.raises(DataError, match="no such font file or folder"):
+        survey_fonts("abc", ["/nonexistent/font.ttf"])
+
+
+@pytest.mark.skipif(not os.path.isfile(DEJAVU), reason="needs fonts-dejavu-core")
+def test_a_word_list_in_cyrillic_and_greek_is_rendered_as_written(tmp_path):
+    words = tmp_path / "words.txt"
+    undrawable = "abc\ue123"  # a private-use character: no font has it
+    words.write_text("\n".join(CYRILLIC_GREEK + ["новый дом", undrawable, "оченьдлинноеслово"]) + "\n", encoding="utf-8")
+    out = tmp_path / "shards"
+    summary = generate(str(out), count=300, val_count=0, seed=1, workers=1, max_length=12, words_file=str(words),
+                       fonts=[DEJAVU, latin_only_font()])
+    labels = [label for path in summary["train_shards"] for _, label, _ in read_examples(path)]
+    entries = set(CYRILLIC_GREEK) | {"новый дом"}
+    charset = set("".join(entries))
+    assert all(set(label) <= charset for label in labels)
+    assert sum(label in entries for label in labels) >= 0.8 * len(labels)
+    assert "новый дом" in labels and {"мир", "ζωή"} <= set(labels)
+    report = json.loads((out / "synth-report.json").read_text(encoding="utf-8"))
+    assert report["fonts_used"] == 1 and len(report["fonts_skipped"]) == 1
+    assert report["characters_no_font_has"] == "\ue123"
+    left_out = report["words"]["left_out"]
+    assert left_out["characters no font has"]["examples"] == [undrawable]
+    assert left_out["length outside 1-12 units"]["examples"] == ["оченьдлинноеслово"]
+    assert report["words"]["kept"] == len(entries)
+
+
+def test_a_missing_font_or_word_list_is_one_error_line(tmp_path, capsys):
+    for argv, message in [(["--fonts", str(tmp_path / "none.ttf")], "no such font file or folder"),
+                          (["--words", str(tmp_path / "none.txt")], "cannot read the word list")]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--output_dir", str(tmp_path / "out"), "--count", "5"] + argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")

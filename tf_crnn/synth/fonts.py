@@ -1,16 +1,24 @@
-"""Finds the installed fonts that can draw Latin words.
+"""Finds the fonts that can draw the words of a data set.
 
 The renderer picks a random face for every word, so it needs the list of faces that
-really draw a, b, c... as letters. Some installed fonts do not: dingbat and symbol fonts
-map ASCII codes to pictures or Greek letters, and initials or keycap fonts lack the
-lowercase. A font is kept only if every ASCII letter and digit has a real glyph and its
-lowercase letters show the structure of Latin script (a shared x-height, ascenders that
-rise above it, descenders that drop below the baseline), which no symbol font has.
+really draw its characters. For Latin text some installed fonts do not: dingbat and
+symbol fonts map ASCII codes to pictures or Greek letters, and initials or keycap fonts
+lack the lowercase. A font is kept for Latin text only if every ASCII letter and digit
+has a real glyph and its lowercase letters show the structure of Latin script (a shared
+x-height, ascenders that rise above it, descenders that drop below the baseline), which
+no symbol font has.
+
+Any other script (Cyrillic, Greek, CJK...) is checked glyph by glyph: `survey_fonts`
+keeps the fonts that have a real glyph (not the missing-glyph box) for every character
+the data set needs, lists the others with the characters they lack, and names the
+characters no font has, so that no word is ever drawn as boxes with a label that says
+otherwise.
 """
 
 import functools
 import os
 import string
+from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from PIL import ImageFont
@@ -68,6 +76,107 @@ def _font_files(dirs: Iterable[str]) -> List[str]:
                 os.path.join(root, name) for name in names if name.lower().endswith(FONT_EXTENSIONS)
             )
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class FontSurvey:
+    """Which fonts can draw a data set's characters, and what stands in the way.
+
+    `usable`: sorted paths of the fonts with a glyph for every drawable character;
+    `skipped`: (path, why) of the others; `undrawable`: the characters no font has (the
+    words that need them cannot be drawn).
+    """
+
+    usable: Tuple[str, ...]
+    skipped: Tuple[Tuple[str, str], ...]
+    undrawable: str
+
+
+def survey_fonts(characters: str, sources: Optional[Sequence[str]] = None) -> FontSurvey:
+    """Checks the fonts of `sources` (font files or folders; the system font folders by
+    default) for the glyphs of `characters` (spaces need none).
+
+    When `characters` hold ASCII letters, a font must also draw them as Latin text (see
+    the module doc). Raises `DataError` when a source does not exist, when no font file is
+    found, or when no font has a single one of the characters.
+    """
+    paths = _font_sources(sources)
+    needed = sorted(set(characters) - {" "})
+    latin = any(char in string.ascii_letters for char in needed)
+    skipped, candidates = [], []
+    for path in paths:
+        why = _unusable_reason(path, latin)
+        if why:
+            skipped.append((path, why))
+        else:
+            candidates.append(path)
+    undrawable = "".join(char for char in needed if not any(_has_glyph(path, char) for path in candidates))
+    drawable = [char for char in needed if char not in undrawable]
+    if needed and not drawable:
+        raise DataError(
+            f"none of the {len(paths)} fonts under {', '.join(_shown_sources(sources))} has a glyph for any of "
+            f"the characters {_shown_characters(needed)}; pass fonts for this script with --fonts"
+        )
+    usable = []
+    for path in candidates:
+        lacking = [char for char in drawable if not _has_glyph(path, char)]
+        if lacking:
+            skipped.append((path, f"no glyph for {_shown_characters(lacking)}"))
+        else:
+            usable.append(path)
+    if not usable:
+        raise DataError(
+            f"no font under {', '.join(_shown_sources(sources))} has glyphs for all of {_shown_characters(drawable)}; "
+            "each font lacks some (see --fonts, or split the word list by script)"
+        )
+    return FontSurvey(tuple(usable), tuple(sorted(skipped)), "".join(undrawable))
+
+
+def _font_sources(sources: Optional[Sequence[str]]) -> List[str]:
+    """The font files of `sources` (files are taken as they are, folders searched)."""
+    if not sources:
+        dirs = [os.path.expanduser(d) for d in DEFAULT_FONT_DIRS]
+        paths = _font_files(dirs)
+        if not paths:
+            raise DataError(
+                f"no usable TrueType/OpenType font found under {', '.join(dirs)}; "
+                "run scripts/install_fonts.sh (as root) to install the fonts the renderer uses"
+            )
+        return paths
+    paths = set()
+    for source in sources:
+        if os.path.isdir(source):
+            found = _font_files([source])
+            if not found:
+                raise DataError(f"{source}: no {' or '.join(FONT_EXTENSIONS)} font file in this folder")
+            paths.update(found)
+        elif os.path.isfile(source):
+            paths.add(source)
+        else:
+            raise DataError(f"{source}: no such font file or folder")
+    return sorted(paths)
+
+
+def _unusable_reason(path: str, latin: bool) -> str:
+    """Why the font cannot be used at all ('' when it can)."""
+    try:
+        load_font(path, _PROBE_SIZE)
+    except OSError:
+        return "not a font file FreeType can open"
+    if latin and not draws_latin_text(path):
+        return "does not draw ASCII letters as Latin text (a symbol, dingbat or all-caps font)"
+    return ""
+
+
+def _shown_sources(sources: Optional[Sequence[str]]) -> List[str]:
+    return list(sources) if sources else list(DEFAULT_FONT_DIRS)
+
+
+def _shown_characters(chars: Sequence[str], limit: int = 12) -> str:
+    """Characters with their code points, since a missing glyph is often one that the
+    terminal cannot show either: 'ж' (U+0436)."""
+    shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in list(chars)[:limit])
+    return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
 
 
 def draws_latin_text(path: str) -> bool:

@@ -9,13 +9,21 @@ and a shard whose file already exists is kept, so an interrupted run resumes whe
 stopped (with the same arguments). `--images_dir` also writes the validation images as
 files with a `labels.tsv`, to look at them or to feed them to tools that read files.
 
+Any script: `--words FILE` (one word or phrase a line, UTF-8) replaces the English words,
+and the charset defaults to the list's characters; `--fonts DIR_OR_FILE...` replaces the
+system fonts. Every font is checked for the glyphs of the charset first: fonts that lack
+some are skipped, words needing a character no font has are left out, and both are
+listed in `PREFIX-report.json` beside the shards.
+
 The TensorFlow-based writer is imported inside the functions that write: worker
 processes import this module too, and they only render, so they must not pay for
 loading TensorFlow.
 """
 
 import argparse
+import functools
 import io
+import json
 import math
 import multiprocessing
 import os
@@ -28,15 +36,16 @@ import numpy as np
 
 from tf_crnn.alphabet import Alphabet
 from tf_crnn.errors import ConfigError, UserError, exit_on_user_error
-from tf_crnn.synth.fonts import find_fonts
+from tf_crnn.synth.fonts import covers, survey_fonts
 from tf_crnn.synth.render import render_word
-from tf_crnn.synth.words import CASES, WordSampler
+from tf_crnn.synth.words import CASES, WordSampler, read_word_list
 
 DEFAULT_CHARSET = "0123456789abcdefghijklmnopqrstuvwxyz"
 FORMATS = ("jpeg", "png")
 # Each split has its own seed stream, so the validation set never repeats training images.
 SPLIT_STREAMS = {"train": 0, "val": 1}
 JPEG_QUALITY = 92
+_LISTED_WORDS = 20  # examples of left-out words in the report
 
 Sample = Tuple[bytes, str, str]  # encoded image, label, source path
 
@@ -52,6 +61,7 @@ class SampleSettings:
     image_format: str
     color: bool
     fonts: Tuple[str, ...]
+    words_file: Optional[str] = None  # the user's word list; None: the English words
 
 
 @dataclass(frozen=True)
@@ -73,8 +83,8 @@ def generate(
     count: int = 100000,
     val_count: int = 2000,
     seed: int = 0,
-    charset: str = DEFAULT_CHARSET,
-    case: str = "lower",
+    charset: Optional[str] = None,
+    case: Optional[str] = None,
     min_length: int = 1,
     max_length: int = 20,
     examples_per_shard: int = 1000,
@@ -82,21 +92,46 @@ def generate(
     image_format: str = "jpeg",
     color: bool = False,
     images_dir: Optional[str] = None,
+    words_file: Optional[str] = None,
+    fonts: Optional[Sequence[str]] = None,
     log=sys.stderr,
 ) -> dict:
     """Renders `count` training and `val_count` validation samples into shards under
     `output_dir`, printing progress to `log`, and returns the shard paths and counts.
 
-    Raises `UserError` for bad arguments, before anything is rendered. With more than one
-    worker, a script that calls this must guard its entry point with
-    `if __name__ == "__main__":`, since the worker processes import the main module.
+    `words_file` replaces the English words with a word list (the charset is then its
+    characters unless given; the case defaults to 'as_written'), `fonts` the system font
+    folders with font files or folders. Raises `UserError` for bad arguments, before
+    anything is rendered. With more than one worker, a script that calls this must guard
+    its entry point with `if __name__ == "__main__":`, since the worker processes import
+    the main module.
     """
     workers = workers or os.cpu_count() or 1
     _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format)
+    case = case or ("as_written" if words_file else "lower")
+    entries = read_word_list(words_file) if words_file else None
+    charset_from_words = charset is None and entries is not None
+    if charset is None:
+        charset = "".join(sorted(set("".join(entries)))) if entries else DEFAULT_CHARSET
+    survey = survey_fonts(charset, fonts)
+    drawable = "".join(char for char in charset if char not in survey.undrawable)
+    if not drawable.strip():
+        raise ConfigError(f"no font has a glyph for any character of the charset {charset!r}")
+    words_report = None
+    if entries is not None:
+        kept, words_report = _choose_words(entries, drawable, charset, min_length, max_length)
+        if not kept:
+            raise ConfigError(f"{words_file}: no entry is left to render ({_left_out_text(words_report)})")
+        if charset_from_words:  # the characters of the entries rendered, not of those left out
+            drawable = "".join(sorted(set("".join(kept))))
     # A sampler checks the text settings here, so that bad ones fail before any work.
-    WordSampler(charset, np.random.default_rng(seed), min_length, max_length, case)
-    settings = SampleSettings(charset, case, min_length, max_length, image_format, color, tuple(find_fonts()))
+    WordSampler(drawable, np.random.default_rng(seed), min_length, max_length, case,
+                words=_usable_words(words_file, drawable, min_length, max_length) if words_file else None)
+    settings = SampleSettings(drawable, case, min_length, max_length, image_format, color, survey.usable,
+                              words_file)
     os.makedirs(output_dir, exist_ok=True)
+    report = _write_report(output_dir, prefix, charset, survey, words_report)
+    _print_survey(report, log)
     jobs = _plan("train", count, output_dir, prefix, examples_per_shard, seed, settings)
     jobs += _plan("val", val_count, output_dir, prefix, examples_per_shard, seed, settings)
     pending = [job for job in jobs if not os.path.exists(job.path)]
@@ -113,7 +148,73 @@ def generate(
         "rendered": rendered,
         "skipped_shards": len(jobs) - len(pending),
         "images_per_second": rendered / seconds if seconds else 0.0,
+        "report": report,
     }
+
+
+def _choose_words(entries, drawable, charset, min_length, max_length) -> Tuple[List[str], dict]:
+    """The entries that can be rendered, and a count (with examples) of the others by reason."""
+    kept, left_out = [], {}
+    for entry in entries:
+        outside = [char for char in entry if char not in charset and char != " "]
+        if outside:
+            reason = "characters outside the charset"
+        elif any(char not in drawable and char != " " for char in entry):
+            reason = "characters no font has"
+        elif not min_length <= len(entry) <= max_length:
+            reason = f"length outside {min_length}-{max_length} units"
+        elif " " in entry and " " not in charset:
+            reason = "spaces, but the charset has no space"
+        else:
+            kept.append(entry)
+            continue
+        bucket = left_out.setdefault(reason, {"count": 0, "examples": []})
+        bucket["count"] += 1
+        if len(bucket["examples"]) < _LISTED_WORDS:
+            bucket["examples"].append(entry)
+    return kept, {"entries": len(entries), "kept": len(kept), "left_out": left_out}
+
+
+def _left_out_text(words_report: dict) -> str:
+    return ", ".join(f"{item['count']} with {reason}" for reason, item in words_report["left_out"].items()) or "none"
+
+
+@functools.lru_cache(maxsize=4)
+def _usable_words(words_file: str, drawable: str, min_length: int, max_length: int) -> Tuple[str, ...]:
+    """The word list's renderable entries; kept per process, since every shard needs them
+    and a worker process reads the file itself rather than receive it with every job."""
+    return tuple(_choose_words(read_word_list(words_file), drawable, drawable, min_length, max_length)[0])
+
+
+def _write_report(output_dir, prefix, charset, survey, words_report) -> dict:
+    """`PREFIX-report.json`: the fonts used and skipped (with why), the characters no font
+    has, and what became of the word list's entries. Written whole or not at all."""
+    report = {
+        "charset": charset,
+        "fonts_used": len(survey.usable),
+        "fonts_skipped": [{"font": path, "why": why} for path, why in survey.skipped],
+        "characters_no_font_has": survey.undrawable,
+    }
+    if words_report is not None:
+        report["words"] = words_report
+    path = os.path.join(output_dir, f"{prefix}-report.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2, ensure_ascii=False)
+    os.replace(path + ".tmp", path)
+    report["path"] = path
+    return report
+
+
+def _print_survey(report: dict, log) -> None:
+    print(f"fonts: {report['fonts_used']} used, {len(report['fonts_skipped'])} skipped "
+          f"(listed in {report['path']})", file=log, flush=True)
+    if report["characters_no_font_has"]:
+        print("characters no font has (left out): " + ", ".join(
+            f"{char!r} (U+{ord(char):04X})" for char in report["characters_no_font_has"]), file=log, flush=True)
+    words = report.get("words")
+    if words:
+        print(f"word list: {words['kept']} of {words['entries']} entries used"
+              + (f"; left out: {_left_out_text(words)}" if words["left_out"] else ""), file=log, flush=True)
 
 
 def _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format):
@@ -149,12 +250,19 @@ def render_shard(job: ShardJob) -> Tuple[ShardJob, List[Sample]]:
     the run seed, the split and the shard index."""
     settings = job.settings
     rng = np.random.default_rng([job.seed, SPLIT_STREAMS[job.split], job.shard_index])
-    words = WordSampler(settings.charset, rng, settings.min_length, settings.max_length, settings.case)
+    user_words = None
+    if settings.words_file:
+        user_words = _usable_words(settings.words_file, settings.charset, settings.min_length, settings.max_length)
+    words = WordSampler(settings.charset, rng, settings.min_length, settings.max_length, settings.case,
+                        words=user_words)
     fonts = list(settings.fonts)
     samples = []
     for offset in range(job.count):
         label = words.sample()
-        image = render_word(words.display_form(label), rng, fonts, color=settings.color)
+        text = words.display_form(label)
+        if not any(covers(path, text) for path in fonts):
+            text = label  # a mark beside the word that no font has: the word alone
+        image = render_word(text, rng, fonts, color=settings.color)
         source = f"synth:{job.split}/{job.first_index + offset}"
         samples.append((encode_image(image, settings.image_format), label, source))
     return job, samples
@@ -276,11 +384,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--val_count", type=int, default=2000, help="validation images (separate seed stream)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--charset", default=DEFAULT_CHARSET, help="the characters of the labels, or an alphabet file (one unit a line)"
+        "--charset", help="the characters of the labels, or an alphabet file (one unit a line); default: "
+        f"{DEFAULT_CHARSET}, or the characters of --words"
     )
-    parser.add_argument("--case", default="lower", help=f"label case: {' or '.join(CASES)}")
-    parser.add_argument("--min_length", type=int, default=1)
-    parser.add_argument("--max_length", type=int, default=20)
+    parser.add_argument("--words", dest="words_file", metavar="FILE",
+                        help="a word list to draw instead of English words: one word or phrase a line, UTF-8")
+    parser.add_argument("--fonts", nargs="+", metavar="DIR_OR_FILE",
+                        help="font files or folders to draw with instead of the system fonts")
+    parser.add_argument("--case", help=f"label case: {' or '.join(CASES)} (default: lower; as_written with --words)")
+    parser.add_argument("--min_length", type=int, default=1, help="shortest label, in units (characters)")
+    parser.add_argument("--max_length", type=int, default=20, help="longest label, in units (characters)")
     parser.add_argument("--examples_per_shard", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="rendering processes")
     parser.add_argument("--format", dest="image_format", default="jpeg", help=f"image encoding: {' or '.join(FORMATS)}")
@@ -298,7 +411,7 @@ def main(argv=None):
         count=args.count,
         val_count=args.val_count,
         seed=args.seed,
-        charset=read_charset(args.charset),
+        charset=read_charset(args.charset) if args.charset else None,
         case=args.case,
         min_length=args.min_length,
         max_length=args.max_length,
@@ -307,6 +420,8 @@ def main(argv=None):
         image_format=args.image_format,
         color=args.color,
         images_dir=args.images_dir,
+        words_file=args.words_file,
+        fonts=args.fonts,
     )
     print(summary_line(summary))
 

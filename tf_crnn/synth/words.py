@@ -1,5 +1,8 @@
 """The text of synthetic samples: dictionary words, numbers and random strings.
 
+A user's word list (`read_word_list`: any script, phrases with spaces) replaces the
+English vocabulary described below; its entries are drawn uniformly, as written.
+
 Most samples are English words, so the model learns the letter statistics of real text.
 The vocabulary is the `web2` list of the `english-words` package (234k words) plus the
 plurals and inflected forms web2 leaves out ("gifts", "ladies", "opened"), from the word
@@ -15,13 +18,15 @@ accents).
 
 import functools
 import string
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tf_crnn.errors import ConfigError
+from tf_crnn.errors import ConfigError, DataError
 
-CASES = ("lower", "mixed")
+# lower: lower-case labels; mixed: lower, Title, UPPER and rAnDoM labels; as_written: a
+# word list's entries keep the case they are written in.
+CASES = ("lower", "mixed", "as_written")
 # How a word is written when its case is free: lower, Title, UPPER, rAnDoM.
 _CASE_STYLES = ("lower", "title", "upper", "random")
 _MIXED_LABEL_STYLE_P = (0.4, 0.3, 0.25, 0.05)
@@ -78,6 +83,31 @@ def web_counts() -> Dict[str, int]:
     return {word: int(count) for word, count in Segmenter.parse(Segmenter.UNIGRAMS_FILENAME).items()}
 
 
+def read_word_list(path: str) -> List[str]:
+    """The entries of a word list: one word or phrase a line, UTF-8 (a byte-order mark
+    is allowed), runs of white space inside a phrase made one space, blank lines skipped.
+
+    Raises `DataError` naming the file, or the line that is not UTF-8.
+    """
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the word list ({error.strerror or error})") from None
+    entries = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise DataError(f"{path}:{number}: not UTF-8 text (byte {error.start + 1} of the line)") from None
+        text = " ".join(text.split())
+        if text:
+            entries.append(text)
+    if not entries:
+        raise DataError(f"{path}: the word list has no entry (one word or phrase a line)")
+    return entries
+
+
 def length_prior(lengths: List[int]) -> np.ndarray:
     """Probabilities of word lengths: a gamma-like bump peaking at 4-5 characters."""
     lengths = np.asarray(lengths, np.float64)
@@ -90,8 +120,10 @@ class WordSampler:
 
     `case="lower"` draws lower-case labels (upper case when the charset has no lower
     case); `case="mixed"` draws lower, Title, UPPER and random-case labels and needs a
-    charset with both cases. `digit_fraction` and `random_fraction` are the shares of
-    digit strings and of uniform random charset strings; the rest are dictionary words.
+    charset with both cases; `case="as_written"` keeps the case of `words`.
+    `digit_fraction` and `random_fraction` are the shares of digit strings and of uniform
+    random charset strings; the rest are dictionary words, or entries of `words` (a user's
+    word list, already limited to the charset and lengths) when it is given.
     """
 
     def __init__(
@@ -103,6 +135,7 @@ class WordSampler:
         case: str = "lower",
         digit_fraction: float = 0.1,
         random_fraction: float = 0.05,
+        words: Optional[Sequence[str]] = None,
     ):
         _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fraction)
         self.charset = "".join(sorted(set(charset)))
@@ -118,8 +151,12 @@ class WordSampler:
         self.currency_marks = "".join(c for c in _CURRENCY_MARKS if c not in self.charset)
         self.number_trailing_marks = "".join(c for c in _NUMBER_TRAILING_MARKS if c not in self.charset)
         self.case_sensitive = any(c != c.swapcase() and c.swapcase() in self.charset for c in self.charset)
-        self.buckets = _words_by_length(self.charset, min_len, max_len)
-        self.common_words, self.common_cdf = _common_words(self.charset, min_len, max_len)
+        self.user_words = list(words or ())
+        if self.user_words:
+            self.buckets, self.common_words, self.common_cdf = {}, [], np.zeros(0)
+        else:
+            self.buckets = _words_by_length(self.charset, min_len, max_len)
+            self.common_words, self.common_cdf = _common_words(self.charset, min_len, max_len)
         self.word_lengths = sorted(self.buckets)
         self.word_length_p = length_prior(self.word_lengths) if self.buckets else None
         self.string_lengths = list(range(min_len, max_len + 1))
@@ -168,7 +205,7 @@ class WordSampler:
         """Shares of word / digit / random samples, dropping kinds the charset cannot make."""
         shares = np.array(
             [
-                (1.0 - digit_fraction - random_fraction) if self.buckets else 0.0,
+                (1.0 - digit_fraction - random_fraction) if self.buckets or self.user_words else 0.0,
                 digit_fraction if self.digits else 0.0,
                 random_fraction,
             ]
@@ -178,6 +215,8 @@ class WordSampler:
         return shares / shares.sum()
 
     def _dictionary_word(self) -> str:
+        if self.user_words:
+            return self._fit_case(self.user_words[self.rng.integers(len(self.user_words))])
         if self.common_words and self.rng.random() < _COMMON_WORD_SHARE:
             index = min(int(np.searchsorted(self.common_cdf, self.rng.random(), side="right")), len(self.common_words) - 1)
             word = self.common_words[index]
@@ -195,6 +234,8 @@ class WordSampler:
     def _fit_case(self, text: str) -> str:
         """Applies the label case; a character the charset lacks in that case keeps (or,
         for a dictionary word's letter, flips) its original case, which the charset has."""
+        if self.case == "as_written":
+            return text
         style = "lower"
         if self.case == "mixed":
             style = _CASE_STYLES[self.rng.choice(len(_CASE_STYLES), p=_MIXED_LABEL_STYLE_P)]
@@ -219,7 +260,7 @@ def _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fra
         raise ConfigError(f"need 1 <= min_length <= max_length, got {min_len} and {max_len}")
     if case not in CASES:
         raise ConfigError(f"case must be one of {', '.join(CASES)}, got {case!r}")
-    has_both_cases = set(charset) & set(string.ascii_uppercase) and set(charset) & set(string.ascii_lowercase)
+    has_both_cases = any(c.islower() and c.upper() in charset for c in charset)
     if case == "mixed" and not has_both_cases:
         raise ConfigError("case 'mixed' needs a charset with both lower- and upper-case letters")
     if digit_fraction < 0 or random_fraction < 0 or digit_fraction + random_fraction > 1:
