@@ -81,3 +81,73 @@ def test_eval_metric_ops_against_hand_computed_values():
     assert values["alnum_word_accuracy"] == 0.5  # "cat", and "Dog" as "dog"
     # edits: 0 + 1 (D/d) + 1 (i/a) + 2 (empty vs "ox") over 3 + 3 + 4 + 2 units
     np.testing.assert_allclose(values["cer"], 4 / 12, rtol=1e-6)
+
+
+def _chars(outputs, row):
+    """(unit, probability, x range) of one image of decode.decode's outputs."""
+    units = [u.decode() for u in outputs["chars"].numpy()[row]]
+    return [(u, round(float(p), 4), tuple(x)) for u, p, x in
+            zip(units, outputs["char_confidences"].numpy()[row], outputs["char_x_ranges"].numpy()[row].tolist())
+            if x[0] >= 0]
+
+
+def test_each_unit_has_the_probability_and_pixels_of_its_frames():
+    # a a - b b - - a: "aba"; frames are 4 px of the resized image, which was half the sent width.
+    a, b, blank = [0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8]
+    frames = [a, [0.9, 0.05, 0.05], blank, b, [0.2, 0.7, 0.1], blank, blank, a]
+    outputs = decode.decode(_log_probs(frames), tf.constant([8]), ALPHABET, "greedy", 4, 0,
+                            widths=tf.constant([30]), source_widths=tf.constant([60]))
+    assert outputs["words"].numpy()[0].decode() == "aba"
+    # The last frame holds pixels 28-29 only: the image is 30 wide.
+    assert _chars(outputs, 0) == [("a", 0.9, (0, 16)), ("b", 0.7, (24, 40)), ("a", 0.7, (56, 60))]
+
+
+def test_beam_words_get_their_most_probable_alignment():
+    # Beam search reads "a" (two paths sum) where the best path reads ""; the alignment puts "a"
+    # on one frame, the first of the two equal ones.
+    frames = [[0.4, 0.0001, 0.5999], [0.4, 0.0001, 0.5999]]
+    outputs = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, "beam", 4, 1,
+                            widths=tf.constant([8]))
+    assert outputs["words"].numpy()[0].decode() == "a"
+    assert _chars(outputs, 0) == [("a", 0.4, (0, 4))]
+
+
+def test_unit_details_agree_with_numpy_for_both_decoders():
+    from tf_crnn import numpy_decode
+
+    rng = np.random.default_rng(3)
+    alphabet = Alphabet(list("abcd"))
+    logits = rng.normal(size=(4, 12, 5)).astype(np.float32) * 3
+    logits[:, :, 0] += 1.0  # repeats of "a" make merges and skips
+    lengths, widths, sources = [12, 7, 3, 1], [47, 28, 12, 4], [94, 28, 30, 9]
+    log_probs = numpy_decode.log_softmax(logits)
+    for decoder in ("greedy", "beam"):
+        outputs = decode.decode(tf.transpose(tf.constant(log_probs), [1, 0, 2]), tf.constant(lengths), alphabet,
+                                decoder, 8, 1, widths=tf.constant(widths), source_widths=tf.constant(sources))
+        expected = numpy_decode.decode(log_probs, lengths, alphabet, decoder, 8, 1, widths=widths,
+                                       source_widths=sources)
+        for row in range(4):
+            assert [(c["char"], round(c["confidence"], 4), tuple(c["x_range"])) for c in expected["chars"][row]] \
+                == _chars(outputs, row), (decoder, row)
+
+
+def test_training_counts_the_examples_whose_labels_do_not_fit_their_frames(caplog):
+    from tf_crnn.model import ImagesPerSecondHook, labels_too_long
+
+    # "aab" needs 4 frames (a blank between the a's), "ab" 2, "" 0.
+    ids = tf.constant([[0, 0, 1], [0, 1, -1], [-1, -1, -1]])
+    count = labels_too_long(ids, tf.constant([3, 2, 0]), tf.constant([3, 2, 1]))
+    assert int(count) == 1
+    assert int(labels_too_long(ids, tf.constant([3, 2, 0]), tf.constant([4, 2, 1]))) == 0
+
+    class Values:
+        results = {"images": 3, "too_long": 1}
+
+    hook = ImagesPerSecondHook(None, every_steps=2, too_long_tensor=count)
+    hook.begin()
+    for _ in range(3):
+        hook.before_run(None)
+        hook.after_run(None, Values())
+    with caplog.at_level("WARNING"):
+        hook.end(None)
+    assert "3 of the 9 training examples this run read were skipped" in caplog.text

@@ -80,6 +80,9 @@ def test_model_reads_its_training_images_through_predict(trained_tiny, exported)
     correct = sum(row["text"] == truth[row["path"]] for row in rows)
     assert len(rows) == len(samples)
     assert correct / len(rows) >= 0.9, rows[:10]
+    # --json also says what each reading is made of.
+    assert all("".join(c["char"] for c in row["chars"]) == row["text"] for row in rows)
+    assert all(0 < c["confidence"] <= 1 and 0 <= c["x_range"][0] < c["x_range"][1] for row in rows for c in row["chars"])
 
 
 def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_path):
@@ -97,7 +100,8 @@ def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_pat
         pixels = np.asarray(Image.open({str(tmp_path / "moon.png")!r}).convert("L"), np.float32) / 255.0
         height, width = pixels.shape
         scaled = tf.image.resize(pixels[None, :, :, None], [32, round(width * 32 / height)], antialias=True)
-        alt = model.signatures["images:serving_default"](images=scaled, widths=tf.constant([scaled.shape[2]]))
+        alt = model.signatures["images:serving_default"](images=scaled, widths=tf.constant([scaled.shape[2]]),
+                                                         source_widths=tf.constant([width]))
         print(json.dumps({{
             "signatures": sorted(model.signatures.keys()),
             "words": [w.decode() for w in out["words"].numpy()],
@@ -105,6 +109,11 @@ def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_pat
             "top_words": [[w.decode() for w in row] for row in out["top_words"].numpy()],
             "top_scores": out["top_scores"].numpy().tolist(),
             "alt_words": [w.decode() for w in alt["words"].numpy()],
+            "chars": [[u.decode() for u in row] for row in out["chars"].numpy()],
+            "char_confidences": out["char_confidences"].numpy().tolist(),
+            "char_x_ranges": out["char_x_ranges"].numpy().tolist(),
+            "alt_char_x_ranges": alt["char_x_ranges"].numpy().tolist(),
+            "width": width,
         }}))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
@@ -116,6 +125,11 @@ def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_pat
     assert out["top_words"][0][0] == "moon" and len(out["top_words"][0]) == 3
     assert out["top_scores"][0] == sorted(out["top_scores"][0], reverse=True)
     assert out["alt_words"] == ["moon"]
+    # What the reading is made of: its units, each with a probability and its place in the sent image.
+    assert out["chars"] == [list("moon")] * 2 and out["char_x_ranges"][0] == out["alt_char_x_ranges"][0]
+    assert all(0 < p <= 1 for p in out["char_confidences"][0])
+    starts = [x[0] for x in out["char_x_ranges"][0]]
+    assert starts == sorted(starts) and all(0 <= a < b <= out["width"] for a, b in out["char_x_ranges"][0])
 
 
 def test_confidence_is_higher_on_right_readings(exported, tmp_path):
@@ -144,7 +158,8 @@ def test_saved_model_cli_shows_both_signatures(trained_tiny):
     assert result.returncode == 0, result.stderr
     for fragment in ("signature_def['serving_default']", "signature_def['images:serving_default']",
                      "signature_def['logits']", "outputs['log_probs']", "outputs['frame_lengths']",
-                     "outputs['words']", "outputs['confidences']", "outputs['top_words']", "outputs['top_scores']"):
+                     "outputs['words']", "outputs['confidences']", "outputs['top_words']", "outputs['top_scores']",
+                     "outputs['chars']", "outputs['char_x_ranges']", "inputs['source_widths']"):
         assert fragment in result.stdout
 
 

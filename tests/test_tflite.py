@@ -193,3 +193,26 @@ def test_bad_input_is_a_clean_error(trained_tiny, converted, tmp_path):
     (tmp_path / "lonely" / "m.tflite").write_bytes((out / "crnn_fp32.tflite").read_bytes())
     assert_clean_error(run_module("tf_crnn.portable_evaluate", tmp_path / "lonely" / "m.tflite", "--annotations",
                                   tmp_path / "list.txt"), "tf_crnn.json")
+
+
+def test_numpy_decoding_of_the_tflite_core_gives_the_saved_models_characters(converted):
+    import tensorflow as tf
+
+    from tf_crnn import numpy_decode
+    from tf_crnn.portable import FixedWidthInputs, alphabet_from_metadata
+
+    root, out, metadata = converted
+    encoded = [data for data, _ in training_samples(root, 6)]
+    images, widths, source_widths = FixedWidthInputs(metadata)(encoded, with_source_widths=True)
+    logits = run_core(out / metadata["files"]["fp32"], images, widths)
+    ours = numpy_decode.decode(numpy_decode.log_softmax(logits), numpy_decode.frame_counts(widths),
+                               alphabet_from_metadata(metadata), "greedy", 1, 0, widths=widths,
+                               source_widths=source_widths)
+    saved = tf.saved_model.load(newest_export(root)).signatures["serving_default"](images=tf.constant(encoded))
+    for row, chars in enumerate(ours["chars"]):
+        kept = saved["char_x_ranges"].numpy()[row][:, 0] >= 0
+        assert [c["char"] for c in chars] == [u.decode() for u in saved["chars"].numpy()[row][kept]]
+        assert [c["x_range"] for c in chars] == saved["char_x_ranges"].numpy()[row][kept].tolist()
+        np.testing.assert_allclose([c["confidence"] for c in chars], saved["char_confidences"].numpy()[row][kept],
+                                   atol=1e-3)
+        assert all(0 <= c["x_range"][0] < c["x_range"][1] <= source_widths[row] for c in chars)

@@ -143,11 +143,16 @@ class Alphabet:
         """Dense int ids [batch, time] (blank/-1 as padding) -> strings [batch], in the graph."""
         import tensorflow as tf
 
+        return tf.strings.reduce_join(self.tf_units(ids), axis=-1)
+
+    def tf_units(self, ids):
+        """Dense int ids [batch, time] -> the units' text [batch, time] ('' for blank/-1), in the graph."""
+        import tensorflow as tf
+
         vocabulary = tf.constant(self.units + [""])
         ids = tf.cast(ids, tf.int32)
         valid = tf.logical_and(ids >= 0, ids < len(self.units))
-        safe = tf.where(valid, ids, len(self.units))
-        return tf.strings.reduce_join(tf.gather(vocabulary, safe), axis=-1)
+        return tf.gather(vocabulary, tf.where(valid, ids, len(self.units)))
 
 
 def _re2_escape(text: str) -> str:

@@ -2,11 +2,15 @@
 
 Signature `serving_default` takes a batch of encoded image bytes (tf.string, so the
 REST API's `{"b64": ...}` works) and returns `words`, `confidences`, `top_words` and
-`top_scores`. Signature `images:serving_default` takes float images [batch, height,
-width, channels] in [0, 1] plus their true `widths`, for callers that decode images
-themselves. Signatures `logits` and `images:logits` return the per-frame `log_probs`
-and `frame_lengths`, for tools that decode on their own. `assets.extra/tf_crnn.json`
-carries the alphabet and input settings.
+`top_scores`, and what each word is made of: `chars` (each unit's text), `char_confidences`
+(its probability) and `char_x_ranges` (first pixel and one past the last, in the pixels of
+the image sent), padded with '', 0 and -1 to the batch's longest word.
+Signature `images:serving_default` takes float images [batch, height, width, channels]
+in [0, 1], their true `widths` and `source_widths` (their widths before the caller
+resized them, for `char_x_ranges`; the same as `widths` gives positions in the images
+fed), for callers that decode images themselves. Signatures `logits` and `images:logits`
+return the per-frame `log_probs` and `frame_lengths`, for tools that decode on their own.
+`assets.extra/tf_crnn.json` carries the alphabet and input settings.
 
 The graph computes in float32 whatever precision the model was trained in (bfloat16 is
 slow on CPUs that emulate it; see tf_crnn/precision.py), unless the config's
@@ -91,14 +95,17 @@ def serving_input_receiver_fn(config):
 
     def receiver_fn():
         encoded = tf.compat.v1.placeholder(tf.string, [None], name="image_bytes")
-        images, widths = encoded_batch_to_images(
-            encoded, config.image_height, config.channels, config.min_image_width, config.max_image_width
+        images, widths, source_widths = encoded_batch_to_images(
+            encoded, config.image_height, config.channels, config.min_image_width, config.max_image_width,
+            with_source_widths=True,
         )
         images = tf.identity(images, name="images")
         widths = tf.identity(widths, name="widths")
-        features = {"images": images, "widths": widths}
+        # The decoded widths put the characters' x ranges in the caller's pixels.
+        source_widths = tf.identity(source_widths, name="source_widths")
+        features = {"images": images, "widths": widths, "source_widths": source_widths}
         # Feeding these intermediate tensors skips the decode: that is the `images` signature.
-        alternatives = {IMAGE_SIGNATURE: {"images": images, "widths": widths}}
+        alternatives = {IMAGE_SIGNATURE: dict(features)}
         return tf.estimator.export.ServingInputReceiver(
             features, {"images": encoded}, receiver_tensors_alternatives=alternatives
         )

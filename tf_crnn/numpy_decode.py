@@ -14,6 +14,9 @@ reads the same words with the same confidences as the SavedModel:
   float32 there, so scores agree to about 1e-5 and only near-exact ties could order
   differently.
 
+Each unit's probability and x range (`unit_details`) follow tf_crnn/decode.py too: the
+frames of the best path (greedy) or of the word's most probable alignment (beam).
+
 Inputs are batch-major, as the portable models emit them: log-probabilities
 [batch, frames, classes] (`log_softmax` of the models' logits) with the CTC blank last,
 and each image's frame count (`frame_counts` of its width).
@@ -26,6 +29,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 LOG_ZERO = -math.inf
+FRAME_WIDTH = 4  # pixels of the resized image per frame (tf_crnn.backbones.WIDTH_REDUCTION)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -38,7 +42,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 def frame_counts(widths: Sequence[int]) -> np.ndarray:
     """Frames the network emits for images of these true widths: one per 4 pixels, rounded up,
     as tf_crnn.network.sequence_lengths (which needs TensorFlow)."""
-    return (np.asarray(widths, dtype=np.int64) + 3) // 4
+    return (np.asarray(widths, dtype=np.int64) + FRAME_WIDTH - 1) // FRAME_WIDTH
 
 
 def greedy(log_probs: np.ndarray, lengths: Sequence[int]) -> Tuple[List[List[int]], np.ndarray]:
@@ -55,6 +59,68 @@ def greedy(log_probs: np.ndarray, lengths: Sequence[int]) -> Tuple[List[List[int
         paths.append(frames[keep].tolist())
         confidences[row] = math.exp(float(best_scores[row, :length].astype(np.float64).sum()))
     return paths, confidences
+
+
+def best_path_frames(log_probs: np.ndarray, length: int) -> Tuple[List[int], np.ndarray]:
+    """One image's greedy path: (unit index each frame emits or -1, frame probabilities)."""
+    log_probs = np.asarray(log_probs)[:length]
+    blank = log_probs.shape[-1] - 1
+    best = log_probs.argmax(axis=-1)
+    units, unit, previous = [], -1, -1
+    for label in best:
+        if label != blank and label != previous:
+            unit += 1
+        units.append(unit if label != blank else -1)
+        previous = label
+    return units, np.exp(log_probs.max(axis=-1).astype(np.float64))
+
+
+def aligned_frames(log_probs: np.ndarray, length: int, ids: Sequence[int]) -> Tuple[List[int], np.ndarray]:
+    """One image's most probable path spelling `ids` (Viterbi over blank, unit, blank, ...)."""
+    log_probs = np.asarray(log_probs, dtype=np.float64)[:length]
+    blank = log_probs.shape[-1] - 1
+    states = [blank]
+    for unit in ids:
+        states += [unit, blank]
+    emit = log_probs[:, states]  # [frames, states]
+    count = len(states)
+    score = np.full(count, -np.inf)
+    score[:2] = emit[0, :2]
+    backs = []
+    for t in range(1, length):
+        choices = np.full((count, 3), -np.inf)
+        choices[:, 0] = score
+        choices[1:, 1] = score[:-1]
+        for s in range(3, count, 2):
+            if states[s] != states[s - 2]:
+                choices[s, 2] = score[s - 2]
+        back = choices.argmax(axis=1)  # the first maximum, as tf.argmax
+        score = choices[np.arange(count), back] + emit[t]
+        backs.append(back)
+    state = count - 1
+    if ids and score[count - 2] > score[count - 1]:
+        state = count - 2
+    path = [state]
+    for back in reversed(backs):
+        state -= back[state]
+        path.append(state)
+    path.reverse()
+    units = [(s - 1) // 2 if s % 2 else -1 for s in path]
+    return units, np.exp(emit[np.arange(length), path])
+
+
+def unit_details(frame_units: Sequence[int], frame_probs: np.ndarray, width: int,
+                 source_width: int) -> List[Tuple[float, Tuple[int, int]]]:
+    """Per emitted unit: (probability, (first pixel, one past the last)) in the pixels of
+    the image as given, as tf_crnn.decode.unit_details."""
+    spans = {}
+    for frame, unit in enumerate(frame_units):
+        if unit >= 0:
+            first, _, best = spans.get(unit, (frame, frame, 0.0))
+            spans[unit] = (first, frame, max(best, float(frame_probs[frame])))
+    scale = source_width / max(width, 1)
+    return [(best, (int(round(first * FRAME_WIDTH * scale)), int(round(min((last + 1) * FRAME_WIDTH, width) * scale))))
+            for first, last, best in (spans[unit] for unit in sorted(spans))]
 
 
 def log_sum_exp(a: float, b: float) -> float:
@@ -201,8 +267,11 @@ def beam_search(log_probs: np.ndarray, lengths: Sequence[int], beam_width: int,
 
 
 def decode(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str, beam_width: int,
-           top_paths: int) -> dict:
-    """What a SavedModel prediction returns: words, confidences, top_words, top_scores (and ids).
+           top_paths: int, widths: Sequence[int] = None, source_widths: Sequence[int] = None) -> dict:
+    """What a SavedModel prediction returns: words, confidences, top_words, top_scores (and ids);
+    with the images' `widths` (and `source_widths`, before resizing), each word's `chars`:
+    [{"char", "confidence", "x_range"}] as the SavedModel's chars, char_confidences and
+    char_x_ranges.
 
     As tf_crnn.decode.decode, `top_paths` 0 returns no alternatives and, for greedy, runs no beam search."""
     if top_paths > 0 or decoder == "beam":
@@ -215,13 +284,25 @@ def decode(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str
         ids, confidences = [paths[0] for paths in beams], beam_scores[:, 0]
     else:
         ids, confidences = greedy(log_probs, lengths)
-    return {
+    outputs = {
         "ids": ids,
         "words": [alphabet.decode(row) for row in ids],
         "confidences": confidences,
         "top_words": [[alphabet.decode(path) for path in paths] for paths in top_beams],
         "top_scores": top_scores,
     }
+    if widths is not None:
+        source_widths = widths if source_widths is None else source_widths
+        outputs["chars"] = []
+        for row, length in enumerate(lengths):
+            if decoder == "beam":
+                frame_units, frame_probs = aligned_frames(log_probs[row], int(length), ids[row])
+            else:
+                frame_units, frame_probs = best_path_frames(log_probs[row], int(length))
+            details = unit_details(frame_units, frame_probs, int(widths[row]), int(source_widths[row]))
+            outputs["chars"].append([{"char": alphabet.decode([unit]), "confidence": confidence, "x_range": list(x)}
+                                     for unit, (confidence, x) in zip(ids[row], details)])
+    return outputs
 
 
 def words(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str, beam_width: int) -> List[str]:

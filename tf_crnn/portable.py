@@ -209,16 +209,20 @@ class FixedWidthInputs:
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
         def prepare(encoded):
-            images, widths = encoded_batch_to_images(encoded, height, channels, min_width, width)
+            images, widths, source_widths = encoded_batch_to_images(encoded, height, channels, min_width, width,
+                                                                    with_source_widths=True)
             images = tf.pad(images, [[0, 0], [0, 0], [0, width - tf.shape(images)[2]], [0, 0]])
-            return images, widths
+            return images, widths, source_widths
 
         self._prepare = prepare
 
-    def __call__(self, encoded):
-        """(images float32 [batch, height, width, channels], widths int32 [batch]) as numpy.
+    def __call__(self, encoded, with_source_widths: bool = False):
+        """(images float32 [batch, height, width, channels], widths int32 [batch]) as numpy,
+        plus the decoded widths (for numpy_decode.decode's x ranges) when asked.
 
         Raises tf.errors.InvalidArgumentError when an image does not decode.
         """
-        images, widths = self._prepare(self._tf.constant(list(encoded), dtype=self._tf.string))
+        images, widths, source_widths = self._prepare(self._tf.constant(list(encoded), dtype=self._tf.string))
+        if with_source_widths:
+            return images.numpy(), widths.numpy(), source_widths.numpy()
         return images.numpy(), widths.numpy()
