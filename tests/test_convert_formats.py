@@ -226,3 +226,27 @@ print(peak)
                             env=dict(os.environ, PYTHONPATH=REPO), cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[-1]) < 4 * 2 ** 20  # a list of 100k Samples alone would be ~30 MB
+
+
+def test_labels_too_long_for_their_image_are_counted_for_the_model_size(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    # 32 px high: a 40 px wide crop gives 10 frames. "aabbccdd" needs 8 + 4 = 12, "abcdefgh" 8.
+    for name in ("narrow_repeats", "narrow_plain", "wide_repeats"):
+        width = 120 if name.startswith("wide") else 40
+        Image.new("L", (width, 32), 255).save(folder / f"{name}.png")
+    listing = tmp_path / "list.txt"
+    listing.write_text("crops/narrow_repeats.png aabbccdd\ncrops/narrow_plain.png abcdefgh\n"
+                       "crops/wide_repeats.png aabbccdd\n", encoding="utf-8")
+    report = convert.convert(convert.parse_args([str(listing), "--output_dir", str(tmp_path / "out"), "--workers", "1"]))
+    too_long = report["labels_too_long_for_their_image"]
+    assert too_long["count"] == 1 and report["written_total"] == 3
+    assert too_long["examples"] == [{"image": str(folder / "narrow_repeats.png"), "label": "aabbccdd", "frames": 10,
+                                     "frames_needed": 12}]
+    assert "labels too long for their image: 1" in capsys.readouterr().out
+    # A model twice as high sees every crop twice as wide: nothing is too long for it.
+    again = convert.convert(convert.parse_args([str(listing), "--output_dir", str(tmp_path / "out64"), "--workers",
+                                                "1", "--image_height", "64"]))
+    assert again["labels_too_long_for_their_image"]["count"] == 0

@@ -9,7 +9,7 @@ from tf_crnn.alphabet import for_config
 from tf_crnn.network import build_network, sequence_lengths
 from tf_crnn.warm_start import WarmStartInit
 
-PREDICTION_KEYS = ("words", "confidences", "top_words", "top_scores")
+PREDICTION_KEYS = ("words", "confidences", "top_words", "top_scores", "chars", "char_confidences", "char_x_ranges")
 LOGITS_SIGNATURE = "logits"
 
 
@@ -50,32 +50,57 @@ def ctc_loss(time_major_logits, frame_lengths, label_ids):
     return tf.reduce_mean(losses)
 
 
+def labels_too_long(label_ids, label_lengths, frame_lengths):
+    """How many examples of the batch CTC cannot spell in their image's frames (one frame
+    per unit, one more between repeats: tf_crnn/data/ctc_fit.py); the loss skips them."""
+    ids = tf.cast(label_ids, tf.int32)
+    repeats = tf.reduce_sum(tf.cast(tf.equal(ids[:, 1:], ids[:, :-1]) & (ids[:, 1:] >= 0), tf.int32), axis=1)
+    return tf.reduce_sum(tf.cast(label_lengths + repeats > frame_lengths, tf.int32))
+
+
 class ImagesPerSecondHook(tf.estimator.SessionRunHook):
-    """Logs training throughput in images per second every `every_steps` steps.
+    """Logs training throughput in images per second every `every_steps` steps, and the
+    examples skipped because their labels are too long for their images (each interval's,
+    and the run's total at its end).
 
     Only the time inside training steps counts (input wait included), so evaluations
     and checkpoints between steps do not drag the figure down.
     """
 
-    def __init__(self, batch_size_tensor, every_steps: int):
-        self.batch_size_tensor = batch_size_tensor
+    def __init__(self, batch_size_tensor, every_steps: int, too_long_tensor=None):
+        self.fetches = {"images": batch_size_tensor}
+        if too_long_tensor is not None:
+            self.fetches["too_long"] = too_long_tensor
         self.every_steps = every_steps
 
     def begin(self):
         self.images, self.steps, self.busy = 0, 0, 0.0
+        self.too_long, self.too_long_total, self.seen_total = 0, 0, 0
 
     def before_run(self, run_context):
         self.step_start = time.perf_counter()
-        return tf.estimator.SessionRunArgs(self.batch_size_tensor)
+        return tf.estimator.SessionRunArgs(self.fetches)
 
     def after_run(self, run_context, run_values):
         self.busy += time.perf_counter() - self.step_start
-        self.images += int(run_values.results)
+        self.images += int(run_values.results["images"])
+        self.seen_total += int(run_values.results["images"])
+        self.too_long += int(run_values.results.get("too_long", 0))
         self.steps += 1
         if self.steps % self.every_steps == 0:
-            tf.compat.v1.logging.info("images/s: %.1f (%d images in %.1f s of training steps)",
-                                      self.images / self.busy, self.images, self.busy)
-            self.images, self.busy = 0, 0.0
+            skipped = f"; {self.too_long} skipped: label too long for the image" if self.too_long else ""
+            tf.compat.v1.logging.info("images/s: %.1f (%d images in %.1f s of training steps%s)",
+                                      self.images / self.busy, self.images, self.busy, skipped)
+            self.too_long_total += self.too_long
+            self.images, self.busy, self.too_long = 0, 0.0, 0
+
+    def end(self, session):
+        total = self.too_long_total + self.too_long
+        if total:
+            tf.compat.v1.logging.warning(
+                "%d of the %d training examples this run read were skipped: their labels are too long for their "
+                "images (CTC needs a frame per unit and one more between repeats; the converter's report counts "
+                "them)", total, self.seen_total)
 
 
 def _eval_summaries(images, true_words, predicted_words, count: int, output_dir: str):
@@ -88,7 +113,7 @@ def _eval_summaries(images, true_words, predicted_words, count: int, output_dir:
     )
 
 
-def _never_empty(images, widths, min_width: int):
+def _never_empty(images, widths, source_widths, min_width: int):
     """A serving batch of no images becomes one blank image (batch norm and the CTC decoders
     refuse empty batches); returns it with the true batch size, to cut the outputs back to."""
     batch = tf.shape(images)[0]
@@ -96,7 +121,9 @@ def _never_empty(images, widths, min_width: int):
     blank = tf.zeros(tf.concat([[1], tf.shape(images)[1:2], [min_width], tf.shape(images)[3:]], axis=0), images.dtype)
     images = tf.cond(empty, lambda: blank, lambda: images)
     widths = tf.cond(empty, lambda: tf.fill([1], tf.constant(min_width, widths.dtype)), lambda: widths)
-    return images, widths, batch
+    source_widths = tf.cond(empty, lambda: tf.fill([1], tf.constant(min_width, source_widths.dtype)),
+                            lambda: source_widths)
+    return images, widths, source_widths, batch
 
 
 def model_fn(features, labels, mode, params, config=None):
@@ -106,7 +133,9 @@ def model_fn(features, labels, mode, params, config=None):
     training = mode == tf.estimator.ModeKeys.TRAIN
     images, widths = features["images"], features["widths"]
     if mode == tf.estimator.ModeKeys.PREDICT:
-        images, widths, batch = _never_empty(images, widths, settings.min_image_width)
+        # Callers of the `images` signature give resized images: their pixels are the widths.
+        source_widths = tf.cast(features.get("source_widths", widths), tf.int32)
+        images, widths, source_widths, batch = _never_empty(images, widths, source_widths, settings.min_image_width)
 
     # A serving export is built here in PREDICT mode; it computes in `export_precision`
     # (float32 unless asked), as bfloat16 is slow on CPUs that emulate it. The variables are
@@ -119,7 +148,7 @@ def model_fn(features, labels, mode, params, config=None):
 
     if mode == tf.estimator.ModeKeys.PREDICT:
         outputs = decode.decode(time_major_log_probs, frame_lengths, alphabet, settings.decoder,
-                                settings.beam_width, settings.top_paths)
+                                settings.beam_width, settings.top_paths, widths=widths, source_widths=source_widths)
         predictions = {key: outputs[key][:batch] for key in PREDICTION_KEYS}
         # The `logits` signature serves tools that decode themselves (evaluation with any
         # decoder, parity checks of TFLite/ONNX forms); clients use `serving_default`.
@@ -149,7 +178,9 @@ def model_fn(features, labels, mode, params, config=None):
         # Batch-norm moving averages are update ops of the network, not of the loss.
         with tf.control_dependencies(network.updates):
             train_op = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
-        hook = ImagesPerSecondHook(tf.shape(images)[0], settings.log_step_count_steps)
+        too_long = labels_too_long(labels["ids"], labels["lengths"], frame_lengths)
+        tf.compat.v1.summary.scalar("examples_too_long", too_long)
+        hook = ImagesPerSecondHook(tf.shape(images)[0], settings.log_step_count_steps, too_long)
         scaffold = None
         if params.get("warm_start") is not None:
             # Runs only when the session starts without a checkpoint to restore.

@@ -33,6 +33,7 @@ import collections
 import glob
 import hashlib
 import heapq
+import io
 import json
 import multiprocessing
 import os
@@ -44,8 +45,11 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+from PIL import Image
 
+from tf_crnn.alphabet import Alphabet
 from tf_crnn.data import images
+from tf_crnn.data.ctc_fit import FRAME_WIDTH, InputSize, frames_needed
 from tf_crnn.data.formats.csv_file import DEFAULT_DELIMITER
 from tf_crnn.data.formats.lines import LineReader, open_records
 from tf_crnn.data.formats.registry import FORMAT_NAMES, ReaderOptions, make_reader, resolve_format
@@ -59,6 +63,7 @@ _LISTINGS = "listings"
 _FINGERPRINT = "plan.sha256"
 _PLAN_VERSION = b"tf_crnn convert plan 2\0"
 _MAX_LISTED = 200
+_MAX_TOO_LONG_LISTED = 20
 
 
 # -- problems: every one counted, the first ones (in annotation order) listed ------------
@@ -272,6 +277,8 @@ class ShardTask:
     inputs: np.ndarray  # int32: index into the readers
     offsets: np.ndarray  # int64: byte offset of the record in that reader's file
     stop_on_bad: bool
+    input_size: InputSize  # to count the labels too long for their image
+    units: Optional[tuple] = None  # the alphabet's units, to split labels as training will
 
 
 _worker_readers: Optional[List[LineReader]] = None
@@ -314,6 +321,8 @@ def write_shard_task(task: ShardTask) -> Tuple[str, Optional[dict]]:
 
     problems = Problems()
     lengths, characters = collections.Counter(), collections.Counter()
+    too_long = {"count": 0, "examples": []}
+    split_units = Alphabet(list(task.units)).tokenize if task.units else list
     handles = {}
 
     def records():
@@ -334,6 +343,7 @@ def write_shard_task(task: ShardTask) -> Tuple[str, Optional[dict]]:
                 continue
             lengths[len(sample.label)] += 1
             characters.update(sample.label)
+            _count_if_too_long(too_long, data, sample, split_units, task.input_size)
             yield make_example(data, sample.label, sample.image_path)
 
     try:
@@ -344,11 +354,23 @@ def write_shard_task(task: ShardTask) -> Tuple[str, Optional[dict]]:
         for handle in handles.values():
             handle.close()
     stats = {"written": written, "problems": problems.to_json(),
-             "label_lengths": dict(lengths), "characters": dict(characters)}
+             "label_lengths": dict(lengths), "characters": dict(characters), "too_long": too_long}
     with open(task.staging_path + ".stats.tmp", "w", encoding="utf-8") as handle:
         json.dump(stats, handle, ensure_ascii=False)
     os.replace(task.staging_path + ".stats.tmp", task.staging_path + ".stats")
     return task.name, stats
+
+
+def _count_if_too_long(too_long: dict, data: bytes, sample, split_units, size: InputSize) -> None:
+    """Counts (and lists the first few of) labels CTC cannot spell in their image's frames."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    frames, needed = size.frames(width, height), frames_needed(split_units(sample.label))
+    if needed > frames:
+        too_long["count"] += 1
+        if len(too_long["examples"]) < _MAX_TOO_LONG_LISTED:
+            too_long["examples"].append({"image": sample.image_path, "label": sample.label, "frames": frames,
+                                         "frames_needed": needed})
 
 
 def _pool_context():
@@ -419,6 +441,7 @@ class Totals:
         self.written = collections.Counter()
         self.lengths = collections.Counter()
         self.characters = collections.Counter()
+        self.too_long = {"count": 0, "examples": []}
         self.problems = problems
 
     def add(self, split: str, stats: dict) -> None:
@@ -426,9 +449,14 @@ class Totals:
         self.lengths.update({int(k): v for k, v in stats["label_lengths"].items()})
         self.characters.update(stats["characters"])
         self.problems.merge(stats["problems"])
+        too_long = stats.get("too_long", {"count": 0, "examples": []})  # shards of older runs lack it
+        self.too_long["count"] += too_long["count"]
+        room = _MAX_TOO_LONG_LISTED - len(self.too_long["examples"])
+        self.too_long["examples"] += too_long["examples"][:max(room, 0)]
 
 
-def build_report(plan: Plan, totals: Totals, alphabet, lowercase: bool, elapsed: float, rate: float) -> dict:
+def build_report(plan: Plan, totals: Totals, alphabet, lowercase: bool, elapsed: float, rate: float,
+                 input_size: InputSize = InputSize()) -> dict:
     totals.problems.locate(plan.readers)
     problems = totals.problems
     report = {
@@ -441,6 +469,10 @@ def build_report(plan: Plan, totals: Totals, alphabet, lowercase: bool, elapsed:
         "skipped": [{"where": where, "reason": reason} for _, _, where, reason in problems.listed()],
         "label_length_histogram": {str(k): totals.lengths[k] for k in sorted(totals.lengths)},
         "characters_seen": "".join(sorted(totals.characters)),
+        # Written, but a model of this input size cannot learn them (training skips them).
+        "labels_too_long_for_their_image": dict(totals.too_long, image_height=input_size.image_height,
+                                                min_image_width=input_size.min_image_width,
+                                                max_image_width=input_size.max_image_width),
         "shards": [shard.name for shard in plan.shards],
         "planning_seconds": round(plan.seconds, 2),
         "seconds": round(elapsed, 2),
@@ -464,6 +496,12 @@ def print_report(report: dict, report_path: str) -> None:
         print(f"  ... ({min(report['skipped_total'], _MAX_LISTED)} listed in the report)")
     print("label lengths: " + " ".join(f"{k}:{v}" for k, v in report["label_length_histogram"].items()))
     print(f"characters seen: {report['characters_seen']!r}")
+    too_long = report["labels_too_long_for_their_image"]
+    if too_long["count"]:
+        print(f"labels too long for their image: {too_long['count']} (written, but training skips them: CTC "
+              f"needs a frame per unit, one more between repeats, and a {too_long['image_height']} px high image "
+              f"gives a frame per {FRAME_WIDTH} px of width up to {too_long['max_image_width']}; examples in the "
+              "report)")
     if report.get("characters_outside_alphabet"):
         print(f"characters outside the alphabet (labels skipped): {''.join(report['characters_outside_alphabet'])!r}")
     if report.get("alphabet_units_unused"):
@@ -473,7 +511,8 @@ def print_report(report: dict, report_path: str) -> None:
 
 # -- the run -------------------------------------------------------------------------------
 
-def _write_shards(pool, plan: Plan, staging: str, totals: Totals, stop_on_bad: bool) -> Progress:
+def _write_shards(pool, plan: Plan, staging: str, totals: Totals, stop_on_bad: bool, input_size: InputSize,
+                  units: Optional[tuple]) -> Progress:
     """Writes the shards not finished by an earlier run; returns the progress (for its rate)."""
     tasks, done = [], 0
     split_of = {shard.name: shard.split for shard in plan.shards}
@@ -490,7 +529,8 @@ def _write_shards(pool, plan: Plan, staging: str, totals: Totals, stop_on_bad: b
 
     def task_of(shard: Shard) -> ShardTask:
         inputs, offsets = plan.shard_samples(shard)
-        return ShardTask(shard.name, os.path.join(staging, shard.name), inputs, offsets, stop_on_bad)
+        return ShardTask(shard.name, os.path.join(staging, shard.name), inputs, offsets, stop_on_bad, input_size,
+                         units)
 
     progress = Progress(plan.total, done)
     try:
@@ -515,8 +555,6 @@ def _finish(plan: Plan, output_dir: str, prefix: str, staging: str) -> None:
 
 def convert(args) -> dict:
     """Runs a whole conversion; returns the report."""
-    from tf_crnn.alphabet import Alphabet
-
     alphabet = Alphabet.from_file(args.alphabet_file) if args.alphabet_file else None
     made = [path for path in (args.output_dir,) if not os.path.isdir(path)]
     staging = os.path.join(args.output_dir, _STAGING.format(prefix=args.prefix))
@@ -537,7 +575,9 @@ def convert(args) -> dict:
                 _prepare_staging(staging, plan.fingerprint)
                 totals = Totals(plan.problems)
                 start = time.time()
-                progress = _write_shards(pool, plan, staging, totals, args.on_bad_input == "stop")
+                input_size = InputSize(args.image_height, args.min_image_width, args.max_image_width)
+                units = tuple(alphabet.units) if alphabet else None
+                progress = _write_shards(pool, plan, staging, totals, args.on_bad_input == "stop", input_size, units)
             except BaseException:
                 # Pool.terminate() can hang when it finds a worker idle (it waits on a queue
                 # lock that worker holds); let the workers drain their queue and exit.
@@ -553,7 +593,7 @@ def convert(args) -> dict:
             raise UserError("interrupted" + (f"; finished shards are kept in {staging}: run the same command "
                                              "again to resume" if plan is not None else "")) from None
         raise
-    report = build_report(plan, totals, alphabet, args.lowercase, time.time() - start, progress.rate)
+    report = build_report(plan, totals, alphabet, args.lowercase, time.time() - start, progress.rate, input_size)
     report_path = os.path.join(args.output_dir, f"{args.prefix}-report.json")
     empty = [split for split in sorted({shard.split for shard in plan.shards}) if not totals.written[split]]
     if not empty:
@@ -611,6 +651,13 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--alphabet_file", default=None, help="labels with units outside it are bad input")
     parser.add_argument("--lowercase", action="store_true", help="check labels lower-cased against the alphabet")
+    size = InputSize()
+    parser.add_argument("--image_height", type=int, default=size.image_height,
+                        help="the model's image_height, to count labels too long for their image (default: %(default)s)")
+    parser.add_argument("--min_image_width", type=int, default=size.min_image_width,
+                        help="the model's min_image_width (default: %(default)s)")
+    parser.add_argument("--max_image_width", type=int, default=size.max_image_width,
+                        help="the model's max_image_width (default: %(default)s)")
     parser.add_argument("--on_bad_input", default="skip", choices=POLICIES,
                         help="skip bad lines/images (listed in the report) or stop at the first one")
     args = parser.parse_args(argv)
@@ -620,6 +667,9 @@ def parse_args(argv=None):
         parser.error("--val_ratio must be in [0, 1)")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if min(args.image_height, args.min_image_width) < 1 or args.min_image_width > args.max_image_width:
+        parser.error("--image_height and --min_image_width must be at least 1, and --min_image_width at most "
+                     "--max_image_width")
     if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
         parser.error(f"--output_dir: {args.output_dir} is a file, not a folder")
     if args.lexicon is not None and not os.path.isfile(args.lexicon):
