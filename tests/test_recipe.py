@@ -54,8 +54,13 @@ def test_shipped_model_reads_words_with_no_training(tmp_path):
     for index, word in enumerate(words):
         render_text(word.upper() if index % 3 == 0 else word, size=26).save(tmp_path / f"{index:02d}.png")
     result = run_module("tf_crnn.predict", tmp_path, "--json", check=True)
-    readings = [row["text"] for row in json.loads(result.stdout)]
+    rows = json.loads(result.stdout)
+    readings = [row["text"] for row in rows]
     assert sum(read == word for read, word in zip(readings, words)) >= 8, readings
+    assert all("".join(c["char"] for c in row["chars"]) == row["text"] for row in rows)
+    # The same model by name.
+    named = run_module("tf_crnn.predict", "--model", "crnn_words", tmp_path, "--json", check=True)
+    assert [row["text"] for row in json.loads(named.stdout)] == readings
 
 
 def test_shipped_model_reads_with_the_language_model(tmp_path):

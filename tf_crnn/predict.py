@@ -6,7 +6,9 @@ folder, a base path with numbered versions, a model dir of `python -m tf_crnn.tr
 (tf_crnn/pretrained/crnn_words, trained by scripts/train_recipe.py), so words can be read
 right after set-up, before any training. stderr names the SavedModel that read the images.
 
-Prints one line per image (path, text, confidence), or a JSON list with `--json`.
+Prints one line per image (path, text, confidence), or a JSON list with `--json`, which
+also gives what each reading is made of (`chars`: each unit's text, probability and x range
+in the image's pixels) when the export has it (tf_crnn exports since 2026-12-02).
 Images are checked and read as bytes, then decoded inside the SavedModel, exactly as TF
 Serving would receive them. With `--language_model english` (or a text file of the user's own
 words, one a line) the words come from the beam search with a character language model
@@ -18,13 +20,13 @@ import argparse
 import json
 import os
 import sys
-from typing import List
+from typing import List, NamedTuple, Optional
 
 from tf_crnn.data.images import IMAGE_EXTENSIONS, BadImage, read_checked_image
 from tf_crnn.errors import DataError, exit_on_user_error
 from tf_crnn.export import saved_model_versions
 from tf_crnn.precision import warn_if_emulated_bfloat16
-from tf_crnn.warm_start import PRETRAINED_DIR
+from tf_crnn.warm_start import PRETRAINED_DIR, shipped_models
 
 SHIPPED_MODEL = os.path.join(PRETRAINED_DIR, "crnn_words")
 _EXPORT_KINDS = ("best", "latest")  # the exporters of tf_crnn.train, best first
@@ -70,11 +72,14 @@ def resolve_saved_model(path: str) -> str:
     """The SavedModel that `path` names.
 
     `path` may be a SavedModel folder, a base path with numbered versions (the newest is
-    taken), the export folder of a model dir (its `best` export, else `latest`), or a
-    model dir of `python -m tf_crnn.train` (the same, under its `export/`).
+    taken), the export folder of a model dir (its `best` export, else `latest`), a
+    model dir of `python -m tf_crnn.train` (the same, under its `export/`), or the name of
+    a model shipped in tf_crnn/pretrained (`crnn_words`).
     """
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return path
+    if not os.path.exists(path) and path in shipped_models():  # a shipped model by name: crnn_words
+        path = os.path.join(PRETRAINED_DIR, path)
     for base in [path] + [os.path.join(path, kind) for kind in _EXPORT_KINDS] + \
             [os.path.join(path, "export", kind) for kind in _EXPORT_KINDS]:
         versions = saved_model_versions(base)
@@ -83,8 +88,8 @@ def resolve_saved_model(path: str) -> str:
     if os.path.isdir(path) and any(os.path.exists(os.path.join(path, m)) for m in _MODEL_DIR_MARKS):
         raise DataError(f"{path} is a model dir with no export yet (training exports to {os.path.join(path, 'export')} "
                         f"after each evaluation); export one with: python export_model.py {path} --output_dir DIR")
-    raise DataError(f"no SavedModel in {path} (expected saved_model.pb, numbered version folders, or a model dir "
-                    "with exports)")
+    raise DataError(f"no SavedModel in {path} (expected saved_model.pb, numbered version folders, a model dir "
+                    f"with exports, or a shipped model: {', '.join(shipped_models()) or 'none'})")
 
 
 def read_in_batches(read, items, batch_size: int, bad_input_errors: tuple):
@@ -109,6 +114,27 @@ def read_in_batches(read, items, batch_size: int, bad_input_errors: tuple):
                 yield result, None
 
 
+class Reading(NamedTuple):
+    """What `Recognizer.read_files` gives for one image: its text and confidence, the error
+    that kept it from being read, and its units (`chars`, None when the export has none)."""
+
+    path: str
+    text: Optional[str]
+    confidence: Optional[float]
+    error: Optional[str]
+    chars: Optional[list]
+
+
+def unit_rows(outputs: dict, index: int) -> Optional[list]:
+    """The `chars` of image `index` of a serving_default output: [{"char", "confidence",
+    "x_range"}], or None for exports made before these outputs existed."""
+    if "chars" not in outputs:
+        return None
+    return [{"char": unit.decode("utf-8"), "confidence": float(confidence), "x_range": [int(x) for x in x_range]}
+            for unit, confidence, x_range in zip(outputs["chars"][index], outputs["char_confidences"][index],
+                                                 outputs["char_x_ranges"][index]) if x_range[0] >= 0]
+
+
 class Recognizer:
     """A loaded serving SavedModel: bytes in, words and confidences out."""
 
@@ -128,7 +154,12 @@ class Recognizer:
         return {key: value.numpy() for key, value in outputs.items()}
 
     def recognize_files(self, paths: List[str], batch_size: int = 32):
-        """Yields (path, word, confidence, error) per file; an unreadable image gets an error.
+        """Yields (path, word, confidence, error) per file; see `read_files`."""
+        for reading in self.read_files(paths, batch_size):
+            yield reading.path, reading.text, reading.confidence, reading.error
+
+    def read_files(self, paths: List[str], batch_size: int = 32):
+        """Yields a `Reading` per file; an unreadable image gets an error.
 
         Each file is checked (fully decoded) by the converter's own check first, and formats
         the serving graph does not decode (TIFF, WebP, ...) are handed to it as PNG, so
@@ -137,8 +168,8 @@ class Recognizer:
 
         def read(chunk):
             outputs = self.recognize_bytes([data for _, data in chunk])
-            return [(word.decode("utf-8"), float(confidence))
-                    for word, confidence in zip(outputs["words"], outputs["confidences"])]
+            return [(word.decode("utf-8"), float(confidence), unit_rows(outputs, index))
+                    for index, (word, confidence) in enumerate(zip(outputs["words"], outputs["confidences"]))]
 
         for start in range(0, len(paths), batch_size):  # a batch of bytes in memory at a time
             checked = []
@@ -151,13 +182,13 @@ class Recognizer:
             rows = read_in_batches(read, readable, batch_size, (self._tf.errors.InvalidArgumentError,))
             for path, data in checked:
                 if isinstance(data, BadImage):
-                    yield path, None, None, str(data)
+                    yield Reading(path, None, None, str(data), None)
                     continue
                 row, error = next(rows)  # in the order of `readable`
                 if error is None:
-                    yield path, row[0], row[1], None
+                    yield Reading(path, row[0], row[1], None, row[2])
                 else:
-                    yield path, None, None, "image does not decode"
+                    yield Reading(path, None, None, "image does not decode", None)
 
 
 class LanguageModelRecognizer(Recognizer):
@@ -190,8 +221,8 @@ def main(argv=None):
     parser.add_argument("paths", nargs="+", metavar="[SAVED_MODEL] PATHS",
                         help="image files or folders, optionally after a SavedModel folder or model base path")
     parser.add_argument("--model", default=None,
-                        help="SavedModel folder or base path (default: the first argument if it is one, else the "
-                             "shipped word recognizer)")
+                        help="SavedModel folder or base path, or a shipped model's name (default: the first "
+                             "argument if it is one, else the shipped word recognizer crnn_words)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--language_model", default=None, metavar="FILE",
@@ -218,15 +249,17 @@ def main(argv=None):
     print(f"model: {saved_model}{shipped}", file=sys.stderr)
     recognizer = (LanguageModelRecognizer(saved_model, args.language_model) if args.language_model
                   else Recognizer(saved_model))
-    rows = list(recognizer.recognize_files(images, args.batch_size))
+    rows = list(recognizer.read_files(images, args.batch_size))
     if args.json:
-        print(json.dumps([{"path": p, "text": t, "confidence": c, **({"error": e} if e else {})}
-                          for p, t, c, e in rows], ensure_ascii=False, indent=2))
+        print(json.dumps([{"path": r.path, "text": r.text, "confidence": r.confidence,
+                           **({"error": r.error} if r.error else {}),
+                           **({"chars": r.chars} if r.chars is not None else {})}
+                          for r in rows], ensure_ascii=False, indent=2))
     else:
-        for path, text, confidence, error in rows:
-            print(f"{path}\t{'ERROR: ' + error if error else text}\t{'' if error else f'{confidence:.3f}'}")
-    if any(row[3] for row in rows):
-        print(f"{sum(1 for r in rows if r[3])} image(s) could not be read", file=sys.stderr)
+        for r in rows:
+            print(f"{r.path}\t{'ERROR: ' + r.error if r.error else r.text}\t{'' if r.error else f'{r.confidence:.3f}'}")
+    if any(r.error for r in rows):
+        print(f"{sum(1 for r in rows if r.error)} image(s) could not be read", file=sys.stderr)
 
 
 if __name__ == "__main__":
