@@ -27,7 +27,7 @@ import sys
 import time
 
 from bench_common import cpu_features, cpu_name, describe_cpu, write_result  # the scripts folder is sys.path[0]
-from plot_training import read_scalars
+from timed_training import train_for_minutes
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE_PARAMS = os.path.join(REPO, "scripts", "recipe_params.json")
@@ -41,7 +41,6 @@ CANDIDATES = {
     "mobilenet_v3_0.5": {"backbone": "mobilenet_v3", "width_multiplier": 0.5},
     "mobilenet_v3_1.0": {"backbone": "mobilenet_v3", "width_multiplier": 1.0},
 }
-POLL_SECONDS = 10
 
 
 def render(train_count: int, val_count: int) -> None:
@@ -65,54 +64,16 @@ def candidate_config(name: str, model_dir: str, eval_every: int) -> str:
     return path
 
 
-def evaluations(model_dir: str, start: float) -> list:
-    """[(step, minutes since the first training step, word accuracy)] of the run so far."""
-    return [(step, round((wall - start) / 60, 2), round(value, 4))
-            for step, wall, value in read_scalars(os.path.join(model_dir, "eval")).get("word_accuracy", [])]
-
-
 def train_until(name: str, minutes: float, eval_every: int, batch_size: int) -> dict:
     model_dir = os.path.join(RESULTS, "time_to_accuracy_runs", name)
-    if os.path.isdir(model_dir):
-        import shutil
-
-        shutil.rmtree(model_dir)  # a time measurement never resumes
+    print(f"\n=== {name}: training for at most {minutes:g} minutes", flush=True)
     os.makedirs(os.path.dirname(model_dir), exist_ok=True)
     config = candidate_config(name, model_dir, eval_every)
-    print(f"\n=== {name}: training for at most {minutes:g} minutes", flush=True)
-    log_path = model_dir + ".log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen([sys.executable, "-m", "tf_crnn.train", config, f"--batch_size={batch_size}"],
-                                   cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        launched, start, points = time.time(), None, []
-        while process.poll() is None:
-            time.sleep(POLL_SECONDS)
-            if start is None:
-                loss = read_scalars(model_dir).get("loss", [])
-                start = loss[0][1] if loss else None
-            if start is None:
-                if time.time() - launched > 600:
-                    break
-                continue
-            points = evaluations(model_dir, start)
-            if points and points[-1][2] >= max(BARS):
-                break
-            if (time.time() - start) / 60 > minutes:
-                break
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    if start is None:
-        raise SystemExit(f"error: {name} never logged a training step; see {log_path}")
-    points = evaluations(model_dir, start)
-    steps_per_second = [v for _, _, v in read_scalars(model_dir).get("global_step/sec", [])]
+    run = train_for_minutes(config, model_dir, minutes, batch_size, stop_at=max(BARS),
+                            extra_args=[f"--batch_size={batch_size}"])
+    points = run["evaluations"]
     result = {"candidate": name, "network": CANDIDATES[name], "evaluations": points,
-              "images_per_second": round(batch_size * sum(steps_per_second) / len(steps_per_second), 1)
-              if steps_per_second else None,
+              "images_per_second": run["images_per_second"],
               "best_word_accuracy": max((v for _, _, v in points), default=None)}
     for bar in BARS:
         reached = next(((step, mins) for step, mins, value in points if value >= bar), None)
