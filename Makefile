@@ -39,4 +39,4 @@ test: setup
 	$(PY) -m pytest -n 2 --dist loadfile tests
 
 clean:
-	rm -rf $(VENV) runs quickstart_run recipe_run
+	rm -rf $(VENV) runs quickstart_run recipe_run cased_run
