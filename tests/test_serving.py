@@ -81,15 +81,16 @@ def tf_serving_rest_inputs(body: dict, signature) -> dict:
 def tf_serving_rest_answer(outputs: dict) -> dict:
     """Outputs in TF Serving's REST row format: one object per instance, strings as text."""
     columns = {name: value.numpy() for name, value in outputs.items()}
-    rows = []
-    for i in range(len(columns["words"])):
-        row = {}
-        for name, value in columns.items():
-            item = value[i]
-            row[name] = (item.decode() if isinstance(item, bytes) else
-                         [v.decode() if isinstance(v, bytes) else float(v) for v in item] if item.ndim else float(item))
-        rows.append(row)
-    return {"predictions": rows}
+
+    def jsonable(item):
+        if isinstance(item, bytes):
+            return item.decode()
+        if isinstance(item, np.ndarray):
+            return [jsonable(v) for v in item]
+        return item.item() if isinstance(item, np.generic) else item
+
+    return {"predictions": [{name: jsonable(value[i]) for name, value in columns.items()}
+                            for i in range(len(columns["words"]))]}
 
 
 def tf_serving_grpc_inputs(request, signature) -> dict:
@@ -123,6 +124,7 @@ def test_rest_request_read_by_the_export(served):
     assert_mostly_right([r.word for r in readings], TINY_WORDS)
     assert all(0.0 < r.confidence <= 1.0 for r in readings)
     assert all(len(r.top_words) == len(r.top_scores) >= 1 for r in readings)
+    assert all("".join(c["char"] for c in r.chars) == r.word for r in readings)
 
 
 def test_grpc_request_read_by_the_export(served):
@@ -142,6 +144,8 @@ def test_grpc_request_read_by_the_export(served):
     assert [r.word for r in readings] == read_directly(served, images)
     assert_mostly_right([r.word for r in readings], TINY_WORDS)
     assert all(0.0 < r.confidence <= 1.0 for r in readings)
+    assert all("".join(c["char"] for c in r.chars) == r.word and all(c["x_range"][0] >= 0 for c in r.chars)
+               for r in readings)
 
 
 def test_parse_rest_answers_shaped_like_tf_serving():

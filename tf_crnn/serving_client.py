@@ -57,6 +57,16 @@ class Reading:
     confidence: float
     top_words: List[str] = field(default_factory=list)
     top_scores: List[float] = field(default_factory=list)
+    # Each unit's text, probability and x range (exports since 2026-12-02; None before).
+    chars: Optional[List[dict]] = None
+
+
+def _unit_rows(chars, confidences, x_ranges) -> Optional[List[dict]]:
+    """`chars` of one reading from the three padded outputs (None when the export has none)."""
+    if chars is None:
+        return None
+    return [{"char": unit, "confidence": float(confidence), "x_range": [int(x) for x in x_range]}
+            for unit, confidence, x_range in zip(chars, confidences, x_ranges) if int(x_range[0]) >= 0]
 
 
 # ---------------------------------------------------------------- REST
@@ -97,6 +107,8 @@ def parse_rest_response(body: dict) -> List[Reading]:
             confidence=float(row["confidences"]),
             top_words=[_json_string(w) for w in row.get("top_words", [])],
             top_scores=[float(s) for s in row.get("top_scores", [])],
+            chars=_unit_rows([_json_string(c) for c in row["chars"]] if "chars" in row else None,
+                             row.get("char_confidences", []), row.get("char_x_ranges", [])),
         ))
     return readings
 
@@ -173,6 +185,9 @@ def parse_predict_response(response) -> List[Reading]:
             confidence=float(outputs["confidences"][i]),
             top_words=[w.decode("utf-8") for w in top_words[i]] if top_words is not None else [],
             top_scores=[float(s) for s in top_scores[i]] if top_scores is not None else [],
+            chars=_unit_rows([c.decode("utf-8") for c in outputs["chars"][i]] if "chars" in outputs else None,
+                             outputs.get("char_confidences", [[]] * (i + 1))[i],
+                             outputs.get("char_x_ranges", [[]] * (i + 1))[i]),
         )
         for i in range(len(outputs["words"]))
     ]
@@ -278,7 +293,8 @@ def run(args):
     if args.json:
         # The keys of `python -m tf_crnn.predict --json`, plus the beams.
         print(json.dumps([{"path": path, "text": reading.word, "confidence": reading.confidence,
-                           "top_words": reading.top_words, "top_scores": reading.top_scores}
+                           "top_words": reading.top_words, "top_scores": reading.top_scores,
+                           **({"chars": reading.chars} if reading.chars is not None else {})}
                           if reading else {"path": path, "text": None, "confidence": None, "error": error}
                           for path, reading, error in rows], ensure_ascii=False, indent=2))
     else:
