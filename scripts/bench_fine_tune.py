@@ -2,7 +2,7 @@
 
     python scripts/bench_fine_tune.py [--minutes 10] [--count 3000]
 
-The README's walk-through ("Fine-tune on your own data"), timed: numbers made of MNIST
+The walk-through "Fine-tune on your own data" of docs/training.md, timed: numbers made of MNIST
 digits (`hlp/numbers_mnist_generator.py`, handwriting the shipped model never saw) stand
 for a user's folder of labelled crops; they are converted with `tf_crnn.data.convert`
 (10% held out for validation), then trained twice for the same wall-clock minutes:

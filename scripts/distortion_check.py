@@ -10,7 +10,7 @@ bulge is 0.5, 0.8 and 1.2 text heights. Accuracy is case-insensitive over letter
 digits, as on the benchmarks.
 
 Only rendered words are read: this is how a gap that the benchmark errors hint at is
-confirmed, and sized, without tuning on the test sets (README, section 10). The default
+confirmed, and sized, without tuning on the test sets (docs/recipe.md). The default
 model is the shipped one.
 """
 

@@ -1,6 +1,11 @@
-"""Every command the README shows exists, and every flag it gives is one the command takes."""
+"""Every command README.md and docs/*.md show exists, and every flag it gives is one the
+command takes; the front page's "read words now" commands run and read the example crops;
+the front page stays a front page and its links lead somewhere."""
 
+import glob
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -9,11 +14,17 @@ import pytest
 
 from conftest import REPO
 
+PAGES = [os.path.join(REPO, "README.md")] + sorted(glob.glob(os.path.join(REPO, "docs", "*.md")))
+FRONT_PAGE_LINES = 250
 
-def readme_commands():
-    """`python ...` lines of the README's code blocks, with continuation lines joined."""
-    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
-        text = handle.read()
+
+def page_text(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def code_blocks(text: str):
+    """The contents of the fenced code blocks of a Markdown text."""
     blocks, current = [], None
     for line in text.splitlines():
         if line.startswith("```"):
@@ -24,13 +35,22 @@ def readme_commands():
                 current = None
         elif current is not None:
             current.append(line)
+    return blocks
+
+
+def readme_commands():
+    """`python ...` commands of every page: the lines of its code blocks (continuation
+    lines joined) and its inline code spans."""
     commands = []
-    for block in blocks:
-        joined = block.replace("\\\n", " ")
-        for line in joined.splitlines():
-            line = line.split(" #", 1)[0].strip()
-            if line.startswith("python ") and not line.startswith("python3.11 -m venv"):
-                commands.append(line)
+    for path in PAGES:
+        text = page_text(path)
+        for block in code_blocks(text):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.split(" #", 1)[0].strip()
+                if line.startswith("python ") and not line.startswith("python3.11 -m venv"):
+                    commands.append(line)
+        outside = re.sub(r"```.*?```", "", text, flags=re.S).replace("\n", " ")
+        commands += [span.strip() for span in re.findall(r"`(python [^`]+)`", outside)]
     return commands
 
 
@@ -52,20 +72,56 @@ def test_readme_shows_the_main_commands():
         assert expected in programs, expected
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_command_exists_and_takes_its_flags(command):
-    words = shlex.split(command)
-    if words[1] == "-m" and words[2] == "pip":
-        return
-    argv, name = _target(words)
+def _flags_by_program():
+    """{program: (argv prefix, the flags the pages give it)}, one entry per program."""
+    programs = {}
+    for command in COMMANDS:
+        words = shlex.split(command)
+        if words[1] == "-m" and words[2] == "pip":
+            continue
+        argv, name = _target(words)
+        flags = {word.strip("[]").split("=", 1)[0] for word in words[2:] if word.strip("[]").startswith("--")}
+        programs.setdefault(name, (argv, set()))[1].update(flags)
+    return programs
+
+
+PROGRAMS = _flags_by_program()
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_command_exists_and_takes_its_flags(name):
+    argv, flags = PROGRAMS[name]
     help_flag = "--helpfull" if name == "tf_crnn.train" else "--help"
     result = subprocess.run(argv + [help_flag], capture_output=True, text=True, cwd=REPO, timeout=120,
                             env=dict(os.environ, PYTHONPATH=REPO))
     # absl's --helpfull (tf_crnn.train) exits with status 1 after printing the flags.
-    assert result.returncode in ((0, 1) if name == "tf_crnn.train" else (0,)), (command, result.stderr[-2000:])
+    assert result.returncode in ((0, 1) if name == "tf_crnn.train" else (0,)), (name, result.stderr[-2000:])
     shown = result.stdout + result.stderr
-    for word in words[2:]:
-        word = word.strip("[]")
-        if word.startswith("--"):
-            flag = word.split("=", 1)[0]
-            assert flag in shown, f"{name} does not take {flag}"
+    missing = sorted(flag for flag in flags if flag not in shown)
+    assert not missing, f"{name} does not take {', '.join(missing)}"
+
+
+def test_the_front_page_is_short_and_its_links_lead_somewhere():
+    text = page_text(PAGES[0])
+    assert len(text.splitlines()) <= FRONT_PAGE_LINES
+    for path in PAGES:
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page_text(path)):
+            if "://" not in target:
+                assert os.path.exists(os.path.join(os.path.dirname(path), target)), (path, target)
+
+
+def test_read_words_now_runs_as_written():
+    """The front page's first commands: the shipped model reads the example crops."""
+    text = page_text(PAGES[0])
+    section = text[text.index("## Read words now"):text.index("\n## ", text.index("## Read words now") + 1)]
+    lines = [line.split(" #", 1)[0].strip() for block in code_blocks(section) for line in block.splitlines()]
+    commands = [line for line in lines if line.startswith("python ")]
+    assert len(commands) == 2
+    plain, as_json = (subprocess.run([sys.executable] + shlex.split(c)[1:], capture_output=True, text=True, cwd=REPO,
+                                     timeout=300, env=dict(os.environ, PYTHONPATH=REPO)) for c in commands)
+    assert plain.returncode == 0 and as_json.returncode == 0, plain.stderr + as_json.stderr
+    labels = dict(line.split("\t") for line in page_text(os.path.join(REPO, "data", "examples", "labels.tsv"))
+                  .splitlines() if "\t" in line)
+    assert len(plain.stdout.strip().splitlines()) == len(labels) == 3
+    rows = json.loads(as_json.stdout)
+    assert all("".join(c["char"] for c in row["chars"]) == row["text"] for row in rows)

@@ -53,7 +53,7 @@ class Augmentation:
 
 @dataclass
 class Config:
-    """Everything a run needs. See the README's table for each field."""
+    """Everything a run needs. Each field is described in docs/configuration.md."""
 
     train_files: List[str] = field(default_factory=list)
     eval_files: List[str] = field(default_factory=list)
