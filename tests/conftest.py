@@ -3,6 +3,10 @@
 `make test` runs the suite in two pytest-xdist workers. The costly session fixtures (the
 tiny shards, the tiny trained model) are made once per run in a folder both workers
 share, under a lock: the first worker makes them, the other waits and reuses them.
+
+Tests that train a model or run a whole chain of commands are marked `slow` here (by the
+fixtures they use, or by their file), so `pytest -m "not slow" tests` is a quick loop;
+`make test` runs them all.
 """
 
 import contextlib
@@ -18,7 +22,23 @@ from PIL import Image, ImageDraw, ImageFont
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOWER_ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
+# What makes a test slow: a trained model (made once per run, but minutes the first time)
+# or a file whose tests train, resume, or run the recipe's and the walk-through's commands.
+SLOW_FIXTURES = {"trained_tiny", "tiny_shards"}
+SLOW_FILES = {"test_end_to_end.py", "test_multiworker.py", "test_resume.py", "test_determinism.py", "test_stn.py",
+              "test_warm_start.py", "test_other_scripts.py", "test_fine_tune_walkthrough.py", "test_recipe.py",
+              "test_export_precision.py"}
 TINY_WORDS = ["cat", "dog", "sun", "tree", "42", "bird", "fish", "moon", "7up", "zoo"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: trains a model or runs a chain of commands (-m 'not slow' skips it)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def render_text(text: str, size: int = 22, pad: int = 4) -> Image.Image:
