@@ -119,14 +119,14 @@ def generate(
         raise ConfigError(f"no font has a glyph for any character of the charset {charset!r}")
     words_report = None
     if entries is not None:
-        kept, words_report = _choose_words(entries, drawable, charset, min_length, max_length)
+        kept, words_report = _choose_words(entries, drawable, charset, min_length, max_length, case)
         if not kept:
             raise ConfigError(f"{words_file}: no entry is left to render ({_left_out_text(words_report)})")
         if charset_from_words:  # the characters of the entries rendered, not of those left out
             drawable = "".join(sorted(set("".join(kept))))
     # A sampler checks the text settings here, so that bad ones fail before any work.
     WordSampler(drawable, np.random.default_rng(seed), min_length, max_length, case,
-                words=_usable_words(words_file, drawable, min_length, max_length) if words_file else None)
+                words=_usable_words(words_file, drawable, min_length, max_length, case) if words_file else None)
     settings = SampleSettings(drawable, case, min_length, max_length, image_format, color, survey.usable,
                               words_file)
     os.makedirs(output_dir, exist_ok=True)
@@ -152,14 +152,20 @@ def generate(
     }
 
 
-def _choose_words(entries, drawable, charset, min_length, max_length) -> Tuple[List[str], dict]:
-    """The entries that can be rendered, and a count (with examples) of the others by reason."""
+def _choose_words(entries, drawable, charset, min_length, max_length, case) -> Tuple[List[str], dict]:
+    """The entries that can be rendered, and a count (with examples) of the others by reason.
+
+    Unless the case is 'as_written', a letter whose other case is in the charset is
+    fine: the label takes that case."""
+
+    def fits(char, allowed):
+        return char == " " or char in allowed or (case != "as_written" and char.swapcase() in allowed)
+
     kept, left_out = [], {}
     for entry in entries:
-        outside = [char for char in entry if char not in charset and char != " "]
-        if outside:
+        if not all(fits(char, charset) for char in entry):
             reason = "characters outside the charset"
-        elif any(char not in drawable and char != " " for char in entry):
+        elif not all(fits(char, drawable) for char in entry):
             reason = "characters no font has"
         elif not min_length <= len(entry) <= max_length:
             reason = f"length outside {min_length}-{max_length} units"
@@ -180,10 +186,10 @@ def _left_out_text(words_report: dict) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _usable_words(words_file: str, drawable: str, min_length: int, max_length: int) -> Tuple[str, ...]:
+def _usable_words(words_file: str, drawable: str, min_length: int, max_length: int, case: str) -> Tuple[str, ...]:
     """The word list's renderable entries; kept per process, since every shard needs them
     and a worker process reads the file itself rather than receive it with every job."""
-    return tuple(_choose_words(read_word_list(words_file), drawable, drawable, min_length, max_length)[0])
+    return tuple(_choose_words(read_word_list(words_file), drawable, drawable, min_length, max_length, case)[0])
 
 
 def _write_report(output_dir, prefix, charset, survey, words_report) -> dict:
@@ -252,7 +258,8 @@ def render_shard(job: ShardJob) -> Tuple[ShardJob, List[Sample]]:
     rng = np.random.default_rng([job.seed, SPLIT_STREAMS[job.split], job.shard_index])
     user_words = None
     if settings.words_file:
-        user_words = _usable_words(settings.words_file, settings.charset, settings.min_length, settings.max_length)
+        user_words = _usable_words(settings.words_file, settings.charset, settings.min_length, settings.max_length,
+                                   settings.case)
     words = WordSampler(settings.charset, rng, settings.min_length, settings.max_length, settings.case,
                         words=user_words)
     fonts = list(settings.fonts)
