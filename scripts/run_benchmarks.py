@@ -93,14 +93,48 @@ def kept_section(path: str) -> str:
     return text[index:] if index >= 0 else ""
 
 
-def markdown(results: dict, ratios: dict, commands: dict, machine_line: str) -> str:
-    lines = ["# Benchmarks", "", f"Machine: {machine_line}.", f"Run: {datetime.date.today()}, "
-             "`python scripts/run_benchmarks.py` (each benchmark below is also a script of its own).", ""]
-    for name, result in results.items():
-        lines += [f"## {name}", "", f"`python {' '.join(commands[name])}`", "", "```json",
-                  json.dumps(result, indent=2), "```", ""]
-    lines += ["## Ratios (this run)", "", "```json", json.dumps(ratios, indent=2), "```", ""]
+def table_rows(result, prefix: str = ""):
+    """(figure, value) rows of a benchmark's JSON: nested keys joined with ' / ', short
+    lists of numbers inline, lists of records as one row per record."""
+    for key, value in result.items():
+        if key == "benchmark":
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from table_rows(value, f"{name} / ")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for index, record in enumerate(value):
+                yield from table_rows(record, f"{name} [{index}] / ")
+        elif isinstance(value, list):
+            yield name, ", ".join(_shown(v) for v in value)
+        else:
+            yield name, _shown(value)
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.1f}"
+    return str(value).replace("|", "\\|")
+
+
+def markdown(results: dict, ratios: dict, commands: dict, machine_line: str, measured: str) -> str:
+    lines = ["# Benchmarks", "", f"Machine: {machine_line}.", f"Run: {measured}, "
+             "`python scripts/run_benchmarks.py` (each benchmark below is also a script of its own; the raw "
+             "figures are in benchmarks/results/).", ""]
+    for name, result in list(results.items()) + [("ratios (this run)", ratios)]:
+        lines += [f"## {name}", ""]
+        if name in commands:
+            lines += [f"`python {' '.join(commands[name])}`", ""]
+        lines += ["| figure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in table_rows(result)] + [""]
     return "\n".join(lines)
+
+
+def write_markdown(path: str, results: dict, ratios: dict, commands: dict, machine_line: str, measured: str) -> None:
+    """Rewrites `path` from the figures, keeping its hand-written part (from KEPT_MARKER on)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    kept = kept_section(path)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(markdown(results, ratios, commands, machine_line, measured) + ("\n" + kept if kept else ""))
 
 
 def main():
@@ -108,7 +142,15 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer steps and images, for a smoke run")
     parser.add_argument("--only", default=None, help="comma-separated benchmark names")
     parser.add_argument("--markdown", default=os.path.join(REPO, "docs", "BENCHMARKS.md"))
+    parser.add_argument("--markdown_only", action="store_true",
+                        help="run nothing: write the markdown again from benchmarks/results/results.json")
     args = parser.parse_args()
+    if args.markdown_only:
+        with open(os.path.join(RESULTS, "results.json"), encoding="utf-8") as handle:
+            saved = json.load(handle)
+        write_markdown(args.markdown, saved["results"], saved["ratios"], saved["commands"], saved["machine"],
+                       saved.get("measured", "see benchmarks/results/results.json"))
+        return
     from bench_common import cpu_features, describe_cpu
 
     from tf_crnn.precision import cpu_has_bfloat16
@@ -136,12 +178,9 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     machine_line = machine()
     with open(os.path.join(RESULTS, "results.json"), "w", encoding="utf-8") as handle:
-        json.dump({"machine": machine_line, "results": results, "ratios": ratios, "commands": commands}, handle,
-                  indent=2)
-    os.makedirs(os.path.dirname(args.markdown), exist_ok=True)
-    kept = kept_section(args.markdown)
-    with open(args.markdown, "w", encoding="utf-8") as handle:
-        handle.write(markdown(results, ratios, commands, machine_line) + ("\n" + kept if kept else ""))
+        json.dump({"machine": machine_line, "measured": str(datetime.date.today()), "results": results,
+                   "ratios": ratios, "commands": commands}, handle, indent=2)
+    write_markdown(args.markdown, results, ratios, commands, machine_line, str(datetime.date.today()))
     print(json.dumps(ratios, indent=2))
 
 

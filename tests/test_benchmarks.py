@@ -105,6 +105,12 @@ def test_derived_ratios_and_the_kept_history(tmp_path):
     kept = run_benchmarks.kept_section(str(page))
     assert kept.startswith(run_benchmarks.KEPT_MARKER) and "before/after" in kept and "old figures" not in kept
     assert run_benchmarks.kept_section(str(tmp_path / "none.md")) == ""
+    # The page is written as tables (nested figures and records flattened), the history kept.
+    run_benchmarks.write_markdown(str(page), {"serving": {"results": [{"batch": 1, "words_per_second": 42.4}],
+                                                          "input": "png|bytes"}}, ratios, {}, "a CPU", "2026-12-02")
+    text = page.read_text(encoding="utf-8")
+    assert "| results [0] / words_per_second | 42.4 |" in text and "| input | png\\|bytes |" in text
+    assert "```json" not in text and text.endswith("before/after\n") and "old figures" not in text
 
 
 def test_language_model_tuning_reads_rendered_words_with_every_setting(tmp_path):
