@@ -131,8 +131,10 @@ def test_unit_details_agree_with_numpy_for_both_decoders():
                 == _chars(outputs, row), (decoder, row)
 
 
-def test_training_counts_the_examples_whose_labels_do_not_fit_their_frames(caplog):
-    from tf_crnn.model import ImagesPerSecondHook, labels_too_long
+def test_training_counts_the_examples_whose_labels_do_not_fit_their_frames():
+    import io
+
+    from tf_crnn.model import ProgressHook, labels_too_long
 
     # "aab" needs 4 frames (a blank between the a's), "ab" 2, "" 0.
     ids = tf.constant([[0, 0, 1], [0, 1, -1], [-1, -1, -1]])
@@ -141,13 +143,17 @@ def test_training_counts_the_examples_whose_labels_do_not_fit_their_frames(caplo
     assert int(labels_too_long(ids, tf.constant([3, 2, 0]), tf.constant([4, 2, 1]))) == 0
 
     class Values:
-        results = {"images": 3, "too_long": 1}
+        def __init__(self, step):
+            self.results = {"images": 3, "too_long": 1, "loss": 2.5, "rate": 1e-3}
 
-    hook = ImagesPerSecondHook(None, every_steps=2, too_long_tensor=count)
+    out = io.StringIO()
+    hook = ProgressHook({}, every_steps=2, total_steps=10, out=out)
     hook.begin()
-    for _ in range(3):
+    for step in range(1, 4):
         hook.before_run(None)
-        hook.after_run(None, Values())
-    with caplog.at_level("WARNING"):
-        hook.end(None)
-    assert "3 of the 9 training examples this run read were skipped" in caplog.text
+        hook.after_run(None, Values(step))
+    hook.end(None)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("step 2/10  loss 2.500  ") and "lr 1.00e-03  ETA 0:00:" in lines[0]
+    assert lines[0].endswith("2 skipped (label too long for its image)")
+    assert lines[1].startswith("3 of the 9 training examples this run read were skipped")

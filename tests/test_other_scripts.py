@@ -37,6 +37,9 @@ def test_cyrillic_and_greek_words_are_rendered_learned_and_read(trained_tiny, tm
                                eval_files=[str(tmp_path / "converted" / "cgval-*.tfrecord")])
     result = run_module("tf_crnn.train", write_config(tmp_path / "params.json", **fields), check=True, timeout=900)
     assert "0 units carried over" in result.stdout, result.stdout  # no Latin unit is Cyrillic or Greek
+    # Quiet progress: a line per interval and per evaluation, no TensorFlow INFO wall.
+    assert "step 400/800  loss " in result.stdout and "evaluation at step 800: word accuracy" in result.stdout
+    assert "INFO" not in result.stderr and "Using config" not in result.stderr, result.stderr[-2000:]
 
     export = run_module("tf_crnn.export", tmp_path / "model", "--output_dir", tmp_path / "export", check=True)
     saved = export.stdout.strip().splitlines()[-1]

@@ -18,3 +18,11 @@ def test_bad_flag_value_is_named(tiny_shards, tmp_path):
     fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"))
     result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields), "--batch_size=0")
     assert_clean_error(result, "field 'batch_size' must be greater than 0")
+
+
+def test_verbosity_debug_is_absl_info_level():
+    from tf_crnn.train import named_verbosity
+
+    assert named_verbosity(["train", "p.json", "--verbosity", "debug"]) == ["train", "p.json", "--verbosity=0"]
+    assert named_verbosity(["train", "--verbosity=info", "p.json"]) == ["train", "--verbosity=0", "p.json"]
+    assert named_verbosity(["train", "-v", "1", "p.json"]) == ["train", "-v", "1", "p.json"]

@@ -4,6 +4,9 @@ tf.estimator's own BestExporter finds the best result so far by reading every ev
 file of the eval dir, and a run killed while writing one leaves it truncated: the
 resumed run then dies at its first export. This exporter keeps its record in a small
 JSON file written atomically next to the exports instead.
+
+It runs after every evaluation, so it also prints the one line a person reads about it:
+the step, word accuracy, CER, the best so far, and whether an export was written.
 """
 
 import json
@@ -40,7 +43,10 @@ class BestExporter(tf.estimator.Exporter):
     def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
         value = float(eval_result[self._metric])
         best = self._best_so_far(export_path)
+        line = (f"evaluation at step {int(eval_result.get('global_step', 0)):,}: {self._metric.replace('_', ' ')} "
+                f"{value:.1%}" + (f", CER {float(eval_result['cer']):.4f}" if "cer" in eval_result else ""))
         if best is not None and value <= best:
+            print(f"{line}; best so far {best:.1%}, no new best export", flush=True)
             return None
         path = estimator.export_saved_model(export_path, self._receiver_fn, assets_extra=self._assets_extra,
                                             checkpoint_path=checkpoint_path)
@@ -54,4 +60,5 @@ class BestExporter(tf.estimator.Exporter):
         versions = sorted((d for d in os.listdir(export_path) if d.isdigit()), key=int)
         for old in versions[:-self._keep]:
             shutil.rmtree(os.path.join(export_path, old), ignore_errors=True)
+        print(f"{line}; the best so far, exported to {path}", flush=True)
         return path

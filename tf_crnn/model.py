@@ -58,49 +58,80 @@ def labels_too_long(label_ids, label_lengths, frame_lengths):
     return tf.reduce_sum(tf.cast(label_lengths + repeats > frame_lengths, tf.int32))
 
 
-class ImagesPerSecondHook(tf.estimator.SessionRunHook):
-    """Logs training throughput in images per second every `every_steps` steps, and the
-    examples skipped because their labels are too long for their images (each interval's,
-    and the run's total at its end).
+class ProgressHook(tf.estimator.SessionRunHook):
+    """Prints one progress line every `every_steps` steps: the step of the total, the loss,
+    training images per second, the learning rate and the time left; and the examples
+    skipped because their labels are too long for their images (each interval's, and the
+    run's total at its end).
 
-    Only the time inside training steps counts (input wait included), so evaluations
-    and checkpoints between steps do not drag the figure down.
+    Images per second count only the time inside training steps (input wait included), so
+    evaluations and checkpoints between steps do not drag the figure down; the time left
+    is wall-clock, evaluations included, at the pace of the last interval.
     """
 
-    def __init__(self, batch_size_tensor, every_steps: int, too_long_tensor=None):
-        self.fetches = {"images": batch_size_tensor}
-        if too_long_tensor is not None:
-            self.fetches["too_long"] = too_long_tensor
+    def __init__(self, fetches: dict, every_steps: int, total_steps: int, global_step=None, out=None):
+        self.fetches = fetches  # images (batch size) required; loss, rate, too_long optional
         self.every_steps = every_steps
+        self.total_steps = total_steps
+        self.global_step = global_step
+        self.out = out
+        self.first_step = 0
 
     def begin(self):
         self.images, self.steps, self.busy = 0, 0, 0.0
         self.too_long, self.too_long_total, self.seen_total = 0, 0, 0
+        self.interval_start = None
+
+    def after_create_session(self, session, coord):
+        if self.global_step is not None:
+            self.first_step = int(session.run(self.global_step))
+            self.fetches = dict(self.fetches, step=self.global_step)
 
     def before_run(self, run_context):
         self.step_start = time.perf_counter()
+        if self.interval_start is None:
+            self.interval_start = self.step_start
         return tf.estimator.SessionRunArgs(self.fetches)
 
     def after_run(self, run_context, run_values):
-        self.busy += time.perf_counter() - self.step_start
-        self.images += int(run_values.results["images"])
-        self.seen_total += int(run_values.results["images"])
-        self.too_long += int(run_values.results.get("too_long", 0))
+        results = run_values.results
+        now = time.perf_counter()
+        self.busy += now - self.step_start
+        self.images += int(results["images"])
+        self.seen_total += int(results["images"])
+        self.too_long += int(results.get("too_long", 0))
         self.steps += 1
         if self.steps % self.every_steps == 0:
-            skipped = f"; {self.too_long} skipped: label too long for the image" if self.too_long else ""
-            tf.compat.v1.logging.info("images/s: %.1f (%d images in %.1f s of training steps%s)",
-                                      self.images / self.busy, self.images, self.busy, skipped)
+            self._print(self._line(results, now))
             self.too_long_total += self.too_long
-            self.images, self.busy, self.too_long = 0, 0.0, 0
+            self.images, self.busy, self.too_long, self.interval_start = 0, 0.0, 0, now
+
+    def _line(self, results: dict, now: float) -> str:
+        # A step's own fetch of the global step may see it before or after its update; other
+        # workers of a cluster move it on too.
+        step = max(self.first_step + self.steps, int(results.get("step", 0)))
+        parts = [f"step {step:,}/{self.total_steps:,}"]
+        if "loss" in results:
+            parts.append(f"loss {float(results['loss']):.3f}")
+        parts.append(f"{self.images / max(self.busy, 1e-9):.1f} images/s")
+        if "rate" in results:
+            parts.append(f"lr {float(results['rate']):.2e}")
+        seconds_per_step = (now - self.interval_start) / self.every_steps
+        left = max(self.total_steps - step, 0) * seconds_per_step
+        parts.append(f"ETA {int(left // 3600)}:{int(left % 3600 // 60):02d}:{int(left % 60):02d}")
+        if self.too_long:
+            parts.append(f"{self.too_long} skipped (label too long for its image)")
+        return "  ".join(parts)
 
     def end(self, session):
         total = self.too_long_total + self.too_long
         if total:
-            tf.compat.v1.logging.warning(
-                "%d of the %d training examples this run read were skipped: their labels are too long for their "
-                "images (CTC needs a frame per unit and one more between repeats; the converter's report counts "
-                "them)", total, self.seen_total)
+            self._print(f"{total} of the {self.seen_total} training examples this run read were skipped: their labels "
+                        "are too long for their images (CTC needs a frame per unit and one more between repeats; the "
+                        "converter's report counts them)")
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
 
 
 def _eval_summaries(images, true_words, predicted_words, count: int, output_dir: str):
@@ -180,7 +211,8 @@ def model_fn(features, labels, mode, params, config=None):
             train_op = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
         too_long = labels_too_long(labels["ids"], labels["lengths"], frame_lengths)
         tf.compat.v1.summary.scalar("examples_too_long", too_long)
-        hook = ImagesPerSecondHook(tf.shape(images)[0], settings.log_step_count_steps, too_long)
+        hook = ProgressHook({"images": tf.shape(images)[0], "loss": loss, "rate": rate, "too_long": too_long},
+                            settings.log_step_count_steps, settings.train_steps, global_step)
         scaffold = None
         if params.get("warm_start") is not None:
             # Runs only when the session starts without a checkpoint to restore.

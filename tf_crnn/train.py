@@ -5,10 +5,15 @@ evaluation on the eval shards after each checkpoint, and serving SavedModels exp
 to `MODEL_DIR/export/latest` and `MODEL_DIR/export/best` (by word accuracy). Running the
 same command on the same model dir resumes from its last checkpoint. TF_CONFIG is
 honoured by the Estimator's RunConfig for distributed training.
+
+It prints one progress line per `log_step_count_steps` (step, loss, images/s, learning
+rate, time left) and one line per evaluation (tf_crnn/exporters.py); TensorFlow's own INFO
+log (the RunConfig, hooks, checkpoints) comes back with `--verbosity debug`.
 """
 
 import dataclasses
 import os
+import sys
 
 from absl import app, flags
 
@@ -142,8 +147,11 @@ def train_and_evaluate(config):
     config = dataclasses.replace(config, seed=config.seed + (cluster.global_id_in_cluster or 0))
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
 
-    warm_start = warm_start_plan(config)  # before any summary wall, and refused before a step if it cannot work
-    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
+    warm_start = warm_start_plan(config)  # refused before a step if it cannot work
+    # absl's --verbosity: -1 (its default, WARNING) keeps TensorFlow's log to errors, so the
+    # progress and evaluation lines are what a person reads; 0 (INFO, "debug") shows it all.
+    debug = FLAGS.is_parsed() and FLAGS.verbosity >= 0
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO if debug else tf.compat.v1.logging.ERROR)
     # The graph seed alone leaves Keras initializers to Python's own random module:
     # seeding all three makes a seed mean one starting point.
     tf.keras.utils.set_random_seed(config.seed)
@@ -185,8 +193,22 @@ def run(argv):
     print(f"model dir: {config.model_dir}")
 
 
+def named_verbosity(argv):
+    """`--verbosity debug` (or info) as absl's integer level 0: absl's flag takes numbers only."""
+    out, index = [], 0
+    while index < len(argv):
+        word = argv[index]
+        if word in ("--verbosity", "-v") and index + 1 < len(argv) and argv[index + 1] in ("debug", "info"):
+            out.append("--verbosity=0")
+            index += 2
+            continue
+        out.append("--verbosity=0" if word in ("--verbosity=debug", "--verbosity=info") else word)
+        index += 1
+    return out
+
+
 def main():
-    app.run(run)
+    app.run(run, argv=named_verbosity(sys.argv))
 
 
 if __name__ == "__main__":
