@@ -34,6 +34,9 @@ setup(
         # Its word list (inflected forms) and web word counts feed the synthetic words.
         "wordsegment==1.3.1",
         "matplotlib>=3.7,<3.11",
+        # Progress bars of the converter and the renderer; edit distance in C for evaluation.
+        "tqdm>=4.66,<5",
+        "rapidfuzz>=3.5,<4",
     ],
     extras_require={
         "cpu": [

@@ -21,14 +21,11 @@ def tf_normalize_alnum(texts: tf.Tensor) -> tf.Tensor:
 
 
 def levenshtein(a, b) -> int:
-    """Edit distance between two sequences (insertions, deletions, substitutions cost 1)."""
-    previous = list(range(len(b) + 1))
-    for i, item_a in enumerate(a, start=1):
-        current = [i]
-        for j, item_b in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item_a != item_b)))
-        previous = current
-    return previous[-1]
+    """Edit distance between two sequences (strings, or lists of units; insertions,
+    deletions and substitutions cost 1), computed in C by rapidfuzz."""
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(a, b)
 
 
 def sparse_from_padded(ids: tf.Tensor, dtype=tf.int64) -> tf.SparseTensor:

@@ -405,29 +405,24 @@ class _Status:
 
 
 class Progress:
-    """A one-line progress bar on stderr with images/s and ETA."""
+    """The writing's progress bar on stderr (tqdm: images, images/s, time left), and its rate
+    for the report."""
 
     def __init__(self, total: int, done: int = 0):
-        self.total, self.done, self.start, self.start_done = total, done, time.time(), done
-        self.last_print = 0.0
+        from tqdm import tqdm
+
+        self.done, self.start, self.start_done = done, time.time(), done
+        self.bar = tqdm(total=total, initial=done, unit="image", unit_scale=True, file=sys.stderr, mininterval=0.5,
+                        dynamic_ncols=True, desc="writing shards")
 
     def advance(self, count: int) -> None:
         self.done += count
-        now = time.time()
-        if now - self.last_print < 0.5 and self.done < self.total:
-            return
-        self.last_print = now
-        rate = self.rate
-        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"{rate:7.0f} images/s  ETA {eta:6.0f}s"
-        )
-        if self.done >= self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        self.bar.update(count)
+        if self.done >= self.bar.total:
+            self.bar.close()
+
+    def close(self) -> None:
+        self.bar.close()
 
     @property
     def rate(self) -> float:
@@ -539,9 +534,8 @@ def _write_shards(pool, plan: Plan, staging: str, totals: Totals, stop_on_bad: b
                 continue
             totals.add(split_of[name], stats)
             progress.advance(stats["written"] + sum(stats["problems"]["counts"].values()))
-    except UserError:
-        sys.stderr.write("\n")
-        raise
+    finally:
+        progress.close()  # the error message, if any, then starts on a line of its own
     return progress
 
 

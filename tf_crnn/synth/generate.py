@@ -294,18 +294,16 @@ def _render_and_write(jobs: Sequence[ShardJob], workers: int, log) -> Tuple[int,
     from tf_crnn.data.schema import make_example
     from tf_crnn.data.writer import write_shard
 
+    from tqdm import tqdm
+
     total = sum(job.count for job in jobs)
     start, done = time.monotonic(), 0
-    for finished, (job, samples) in enumerate(_rendered_shards(jobs, workers), start=1):
-        write_shard(job.path, (make_example(image, label, source) for image, label, source in samples))
-        done += len(samples)
-        rate = done / max(time.monotonic() - start, 1e-9)
-        print(
-            f"shard {finished}/{len(jobs)} ({os.path.basename(job.path)}): "
-            f"{done}/{total} images, {rate:.0f} images/s",
-            file=log,
-            flush=True,
-        )
+    with tqdm(total=total, unit="image", file=log, mininterval=0.5, dynamic_ncols=True, desc="rendering") as bar:
+        for finished, (job, samples) in enumerate(_rendered_shards(jobs, workers), start=1):
+            write_shard(job.path, (make_example(image, label, source) for image, label, source in samples))
+            done += len(samples)
+            bar.set_postfix_str(f"shard {finished}/{len(jobs)}", refresh=False)
+            bar.update(len(samples))
     return done, time.monotonic() - start
 
 
