@@ -25,9 +25,9 @@ LOWER_ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
 # What makes a test slow: a trained model (made once per run, but minutes the first time)
 # or a file whose tests train, resume, or run the recipe's and the walk-through's commands.
 SLOW_FIXTURES = {"trained_tiny", "tiny_shards"}
-SLOW_FILES = {"test_end_to_end.py", "test_multiworker.py", "test_resume.py", "test_determinism.py", "test_stn.py",
-              "test_warm_start.py", "test_other_scripts.py", "test_fine_tune_walkthrough.py", "test_recipe.py",
-              "test_export_precision.py"}
+SLOW_FILES = {"test_end_to_end.py", "test_mobilenet_end_to_end.py", "test_multiworker.py", "test_resume.py",
+              "test_determinism.py", "test_stn.py", "test_warm_start.py", "test_other_scripts.py",
+              "test_fine_tune_walkthrough.py", "test_recipe.py", "test_export_precision.py"}
 TINY_WORDS = ["cat", "dog", "sun", "tree", "42", "bird", "fish", "moon", "7up", "zoo"]
 
 
@@ -48,6 +48,12 @@ def render_text(text: str, size: int = 22, pad: int = 4) -> Image.Image:
     image = Image.new("L", (right - left + 2 * pad, 32), 255)
     ImageDraw.Draw(image).text((pad - left, 16), text, font=font, fill=0, anchor="lm")
     return image
+
+
+def training_images(root):
+    """(image path, label) of a set written by `write_list_dataset` (its list.txt) under `root/images`."""
+    with open(root / "images" / "list.txt", encoding="utf-8") as handle:
+        return [(str(root / "images" / line.split(" ", 1)[0]), line.split(" ", 1)[1].strip()) for line in handle]
 
 
 def write_list_dataset(folder, words, count, seed=0, name="list.txt", fmt="png"):

@@ -11,12 +11,8 @@ import textwrap
 
 import pytest
 
-from conftest import LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, render_text, run_module
-
-
-def _training_images(root):
-    with open(root / "images" / "list.txt", encoding="utf-8") as handle:
-        return [(str(root / "images" / line.split(" ", 1)[0]), line.split(" ", 1)[1].strip()) for line in handle]
+from conftest import (LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, render_text, run_module,
+                      training_images)
 
 
 def _newest_export(root):
@@ -73,7 +69,7 @@ def test_training_writes_checkpoints_summaries_and_exports(trained_tiny):
 def test_model_reads_its_training_images_through_predict(trained_tiny, exported):
     root, _ = trained_tiny
     saved = exported
-    samples = _training_images(root)
+    samples = training_images(root)
     result = run_module("tf_crnn.predict", saved, *[path for path, _ in samples], "--json", check=True)
     rows = json.loads(result.stdout)
     truth = dict(samples)
@@ -195,28 +191,3 @@ def test_predict_takes_the_model_as_a_flag_or_first_argument(trained_tiny, tmp_p
     with pytest.raises(SystemExit) as stop:
         predict.main([str(tmp_path / "moon.png")])
     assert stop.value.code == 2 and "--model" in capsys.readouterr().err
-
-
-def test_a_tiny_mobilenet_v3_crnn_learns_to_read_and_exports(tiny_shards, tmp_path):
-    """The CPU-efficient backbone through the whole path: Estimator, exporters, predict."""
-    from conftest import tiny_model_fields, write_config
-
-    fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"), backbone="mobilenet_v3",
-                               width_multiplier=0.5, train_steps=700, save_checkpoints_steps=700,
-                               learning_rate_schedule="cosine", decay_steps=700, decay_rate=0.05)
-    run_module("tf_crnn.train", write_config(tmp_path / "params.json", **fields), check=True, timeout=900)
-    samples = _training_images(tiny_shards)
-    result = run_module("tf_crnn.predict", tmp_path / "model", *[path for path, _ in samples], "--json", check=True)
-    truth = dict(samples)
-    rows = json.loads(result.stdout)
-    assert sum(row["text"] == truth[row["path"]] for row in rows) / len(rows) >= 0.9, rows[:10]
-    # Its portable forms (builtin-only TFLite, ONNX) read as well.
-    run_module("tf_crnn.tflite_convert", tmp_path / "model", "--output_dir", tmp_path / "tflite", "--forms", "fp32",
-               check=True)
-    run_module("tf_crnn.onnx_export", tmp_path / "model", "--output", tmp_path / "crnn.onnx", check=True)
-    run_module("tf_crnn.portable_evaluate", tmp_path / "tflite" / "crnn_fp32.tflite", tmp_path / "crnn.onnx",
-               "--annotations", tiny_shards / "images" / "list.txt", "--decoders", "greedy",
-               "--output_dir", tmp_path / "portable", check=True)
-    with open(tmp_path / "portable" / "portable_evaluation.json", encoding="utf-8") as handle:
-        results = json.load(handle)["results"]
-    assert len(results) == 2 and all(result["word_accuracy"] >= 0.9 for result in results), results

@@ -10,7 +10,7 @@ import sys
 from conftest import REPO
 
 SECTION = "## Fine-tune on your own data"
-SMALLER = {"--count 3000": "--count 240"}
+SMALLER = {"--count 3000": "--count 160"}
 SHORTER = {"train_steps": 40, "save_checkpoints_steps": 40, "warmup_steps": 10}
 
 
@@ -53,7 +53,7 @@ def test_the_fine_tune_walkthrough_runs_as_written(tmp_path):
     trained, predicted, exported = outputs
     assert "warm start from" in trained.stdout and "crnn_words" in trained.stdout, trained.stdout
     rows = predicted.stdout.strip().splitlines()
-    assert len(rows) == 240 and all(len(row.split("\t")) == 3 for row in rows)
+    assert len(rows) == 160 and all(len(row.split("\t")) == 3 for row in rows)
     version = exported.stdout.strip().splitlines()[-1]
     assert os.path.isfile(os.path.join(tmp_path, version, "saved_model.pb"))  # relative to the cwd, or absolute
     # Forty steps of fine-tuning already read many of the handwritten numbers the shipped

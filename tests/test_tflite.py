@@ -70,7 +70,7 @@ def test_core_reproduces_the_saved_model(trained_tiny, core):
     root, _ = trained_tiny
     images, widths = FixedWidthInputs(core.metadata())([data for data, _ in training_samples(root, 24)])
     saved = tf.saved_model.load(newest_export(root)).signatures["images:logits"]
-    expected = saved(images=tf.constant(images), widths=tf.constant(widths))
+    expected = saved(images=tf.constant(images), widths=tf.constant(widths), source_widths=tf.constant(widths))
     ours = numpy_decode.log_softmax(core.model({"images": images, "widths": widths}).numpy())
     lengths = expected["frame_lengths"].numpy()
     assert (lengths == numpy_decode.frame_counts(widths)).all()

@@ -148,9 +148,10 @@ def train_and_evaluate(config):
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
 
     warm_start = warm_start_plan(config)  # refused before a step if it cannot work
-    # absl's --verbosity: -1 (its default, WARNING) keeps TensorFlow's log to errors, so the
-    # progress and evaluation lines are what a person reads; 0 (INFO, "debug") shows it all.
-    debug = FLAGS.is_parsed() and FLAGS.verbosity >= 0
+    # Unless --verbosity is given (0 or more: INFO; "debug"), TensorFlow's log is kept to
+    # errors, so the progress and evaluation lines are what a person reads. (absl's app sets
+    # the flag's value to 0 itself, hence `present`.)
+    debug = FLAGS.is_parsed() and FLAGS["verbosity"].present and FLAGS.verbosity >= 0
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO if debug else tf.compat.v1.logging.ERROR)
     # The graph seed alone leaves Keras initializers to Python's own random module:
     # seeding all three makes a seed mean one starting point.
