@@ -84,7 +84,9 @@ def test_chief_and_worker_train_one_model_and_export_it(tiny_shards, tmp_path):
     config = write_config(tmp_path / "params.json", **fields)
     model_dir = tmp_path / "model"
     log_path = tmp_path / "launcher.log"
-    process = start_cluster(config, model_dir, log_path, "--workers", "1", "--ps", "1")
+    # TensorFlow's INFO log (the global step of its loss lines, the server start) is what
+    # shows the tasks sharing one model: ask every task for it.
+    process = start_cluster(config, model_dir, log_path, "--workers", "1", "--ps", "1", "--verbosity=0")
     try:
         status = process.wait(240)
         launcher_log = log_path.read_text()

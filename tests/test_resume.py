@@ -14,7 +14,8 @@ def test_kill_9_then_same_command_resumes_from_last_checkpoint(tiny_shards, tmp_
     fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"), train_steps=100000,
                                save_checkpoints_steps=40, eval_steps=1)
     config = write_config(tmp_path / "params.json", **fields)
-    command = [sys.executable, "-m", "tf_crnn.train", config]
+    # --verbosity debug: TensorFlow's own log says which checkpoint it restored, at which step.
+    command = [sys.executable, "-m", "tf_crnn.train", config, "--verbosity", "debug"]
     env = dict(os.environ, PYTHONPATH=REPO)
     kill_9_once_saved(command, tmp_path / "model" / "model.ckpt-40.index", tmp_path / "first.log", settle_seconds=1.0)
     killed_at = tf.train.latest_checkpoint(str(tmp_path / "model"))

@@ -115,7 +115,8 @@ def test_kill_9_after_a_checkpoint_resumes_from_the_model_dir_not_init_from(trai
     model_dir = tmp_path / "warm"
     fields = warm_fields(trained_tiny, model_dir, train_steps=100000, save_checkpoints_steps=20, eval_steps=1)
     config = write_config(tmp_path / "p.json", **fields)
-    command = [sys.executable, "-m", "tf_crnn.train", config]
+    # --verbosity debug: TensorFlow's own log says which checkpoint it restored, at which step.
+    command = [sys.executable, "-m", "tf_crnn.train", config, "--verbosity", "debug"]
     env = dict(os.environ, PYTHONPATH=REPO)
     kill_9_once_saved(command, model_dir / "model.ckpt-20.index", tmp_path / "first.log")
     killed_at = tf.train.latest_checkpoint(str(model_dir))
