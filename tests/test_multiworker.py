@@ -10,7 +10,7 @@ import time
 
 import tensorflow as tf
 
-from conftest import REPO, assert_clean_error, tiny_model_fields, write_config
+from conftest import REPO, assert_clean_error, tiny_model_fields, training_images, write_config
 
 LAUNCHER = os.path.join(REPO, "scripts", "launch_local_cluster.py")
 # As trained_tiny: fewer steps leave the batch-norm moving averages (used at inference) behind.
@@ -70,11 +70,6 @@ def stop_everything(process, log_path):
 def steps_logged(log_file):
     with open(log_file, encoding="utf-8") as handle:
         return [int(step) for step in STEP_LINE.findall(handle.read())]
-
-
-def training_images(root):
-    with open(root / "images" / "list.txt", encoding="utf-8") as handle:
-        return [(str(root / "images" / line.split(" ", 1)[0]), line.split(" ", 1)[1].strip()) for line in handle]
 
 
 def test_chief_and_worker_train_one_model_and_export_it(tiny_shards, tmp_path):

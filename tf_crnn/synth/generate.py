@@ -117,7 +117,7 @@ def generate(
     drawable = "".join(char for char in charset if char not in survey.undrawable)
     if not drawable.strip():
         raise ConfigError(f"no font has a glyph for any character of the charset {charset!r}")
-    words_report = None
+    words_report = kept = None
     if entries is not None:
         kept, words_report = _choose_words(entries, drawable, charset, min_length, max_length, case)
         if not kept:
@@ -126,7 +126,7 @@ def generate(
             drawable = "".join(sorted(set("".join(kept))))
     # A sampler checks the text settings here, so that bad ones fail before any work.
     WordSampler(drawable, np.random.default_rng(seed), min_length, max_length, case,
-                words=_usable_words(words_file, drawable, min_length, max_length, case) if words_file else None)
+                words=kept if entries is not None else None)
     settings = SampleSettings(drawable, case, min_length, max_length, image_format, color, survey.usable,
                               words_file)
     os.makedirs(output_dir, exist_ok=True)
