@@ -26,7 +26,7 @@ LOWER_ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
 # or a file whose tests train, resume, or run the recipe's and the walk-through's commands.
 SLOW_FIXTURES = {"trained_tiny", "tiny_shards"}
 SLOW_FILES = {"test_end_to_end.py", "test_mobilenet_end_to_end.py", "test_multiworker.py", "test_resume.py",
-              "test_determinism.py", "test_stn.py", "test_warm_start.py", "test_other_scripts.py",
+              "test_determinism.py", "test_stn.py", "test_warm_start.py", "test_cyrillic_and_greek_end_to_end.py",
               "test_fine_tune_walkthrough.py", "test_recipe.py", "test_export_precision.py"}
 TINY_WORDS = ["cat", "dog", "sun", "tree", "42", "bird", "fish", "moon", "7up", "zoo"]
 

@@ -108,8 +108,8 @@ def test_chief_and_worker_train_one_model_and_export_it(tiny_shards, tmp_path):
     assert reader.get_tensor("global_step") >= TRAIN_STEPS
     assert any("lstm" in name for name in reader.get_variable_to_shape_map())
 
-    from tf_crnn.export import read_metadata
-    from tf_crnn.predict import Recognizer
+    from tf_crnn.model_files import read_metadata
+    from tf_crnn.inference.saved_model import Recognizer
 
     latest = model_dir / "export" / "latest"
     version = max((d for d in os.listdir(latest) if d.isdigit()), key=int)
