@@ -15,7 +15,6 @@ import re
 import shutil
 
 import pytest
-from PIL import Image
 
 from conftest import (REPO, TINY_WORDS, assert_clean_error, render_text, run_module, tiny_model_fields,
                       write_config, write_list_dataset)

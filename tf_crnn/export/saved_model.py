@@ -19,7 +19,6 @@ slow on CPUs that emulate it; see tf_crnn/precision.py), unless the config's
     python export_model.py runs/crnn --output_dir exports/crnn [--checkpoint PATH] [--decoder beam]
 """
 
-import os
 import tempfile
 
 from tf_crnn.config import EXPORT_PRECISIONS

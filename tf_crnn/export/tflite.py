@@ -25,6 +25,7 @@ the rest of the export metadata: all a user (or tf_crnn.portable_evaluate) needs
 import contextlib
 import glob
 import os
+import sys
 import tempfile
 from typing import Dict, List
 
