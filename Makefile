@@ -34,9 +34,11 @@ quickstart: setup
 recipe: setup
 	$(PY) scripts/train_recipe.py $(RECIPE_ARGS)
 
-# Two worker processes, each test file on one of them (its module fixtures made once).
+# Two worker processes, each test file on one of them (its module fixtures made once), the
+# longest files first (tests/conftest.py LONGEST_FILES; xdist would otherwise put the files
+# with most tests first and leave the long single-test files for the end).
 test: setup
-	$(PY) -m pytest -n 2 --dist loadfile tests
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder tests
 
 clean:
 	rm -rf $(VENV) runs quickstart_run recipe_run cased_run

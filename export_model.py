@@ -2,7 +2,7 @@
 
 import sys
 
-from tf_crnn.export import main
+from tf_crnn.export.__main__ import main
 
 if __name__ == "__main__":
     main(sys.argv[1:])

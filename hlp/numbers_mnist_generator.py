@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from tf_crnn.errors import ConfigError, UserError, exit_on_user_error
-from tf_crnn.mnist_source import SPLITS, load_mnist
+from tf_crnn.synth.mnist_source import SPLITS, load_mnist
 
 ANNOTATION_NAME = "labels.tsv"
 SPLIT_ANNOTATION_NAMES = {"train": "train.tsv", "val": "val.tsv"}

@@ -62,7 +62,7 @@ def forward_flops(config, backbone: str, height=32, width=100) -> int:
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from tf_crnn.network import build_network
+    from tf_crnn.model.network import build_network
 
     network = build_network(dataclasses.replace(config, backbone=backbone), len(config.alphabet) + 1,
                             precision="float32", unroll=True)

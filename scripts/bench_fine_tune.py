@@ -30,8 +30,7 @@ from timed_training import REPO, train_for_minutes
 
 sys.path.insert(0, REPO)
 
-from tf_crnn.export import read_metadata  # noqa: E402
-from tf_crnn.predict import resolve_saved_model  # noqa: E402
+from tf_crnn.model_files import read_metadata, resolve_saved_model  # noqa: E402
 
 RESULTS = os.path.join(REPO, "benchmarks", "results")
 RUN = os.path.join(RESULTS, "fine_tune_runs")

@@ -32,8 +32,8 @@ def export_untrained(config_path, work):
 
     from tf_crnn.config import load_config, write_resolved
     from tf_crnn.data.input import make_input_fn
-    from tf_crnn.export import export_saved_model
-    from tf_crnn.train import make_estimator
+    from tf_crnn.export.saved_model import export_saved_model
+    from tf_crnn.model.estimator import make_estimator
 
     files = make_shards(os.path.join(work, "shards"), count=256)
     config = load_config(config_path, {"model_dir": os.path.join(work, "model"), "batch_size": 8})
@@ -83,7 +83,7 @@ def main():
     from bench_train import make_shards
 
     from tf_crnn.precision import saved_model_precision, warn_if_emulated_bfloat16
-    from tf_crnn.predict import resolve_saved_model
+    from tf_crnn.model_files import resolve_saved_model
 
     with tempfile.TemporaryDirectory() as work:
         if args.saved_model:

@@ -28,7 +28,7 @@ from bench_common import cpu_features, describe_cpu, write_result  # the scripts
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from tf_crnn.errors import exit_on_user_error  # noqa: E402  (no TensorFlow import: --xla_auto_jit must come first)
+from tf_crnn.errors import exit_on_user_error  # noqa: E402  (no TensorFlow import: --xla_auto_jit must come first)  # noqa: E402
 
 
 def make_shards(folder, count=1024, width=100, height=32, seed=0):
@@ -85,8 +85,8 @@ def keras_fit_rate(config, files, batch_size, warmup, steps):
 
     from tf_crnn.alphabet import for_config
     from tf_crnn.data.input import make_dataset
-    from tf_crnn.model import ctc_loss
-    from tf_crnn.network import build_network, sequence_lengths
+    from tf_crnn.model.model_fn import ctc_loss
+    from tf_crnn.model.network import build_network, sequence_lengths
 
     class CTCTrainer(tf.keras.Model):
         def __init__(self, network):
@@ -150,7 +150,7 @@ def main():
 
     from tf_crnn.config import load_config
     from tf_crnn.data.input import make_input_fn
-    from tf_crnn.train import make_estimator
+    from tf_crnn.model.estimator import make_estimator
 
     with tempfile.TemporaryDirectory() as work:
         files = make_shards(work)

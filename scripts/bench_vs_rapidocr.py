@@ -58,14 +58,14 @@ def load_crops(benchmarks: str, count: int):
     labels = os.path.join(benchmarks, "IIIT5K", "labels.tsv")
     if not os.path.isfile(labels):
         raise DataError(f"no benchmark labels at {labels} (--benchmarks names the folder holding IIIT5K/)")
-    from tf_crnn.evaluate import load_samples
+    from tf_crnn.evaluation.samples import load_samples
 
     return load_samples(labels)[:count]
 
 
 def alnum_accuracy(words, labels) -> float:
     """The benchmarks' protocol: lower-case, keep [0-9a-z], count exact matches."""
-    from tf_crnn.metrics import normalize_alnum
+    from tf_crnn.model.metrics import normalize_alnum
 
     return sum(normalize_alnum(w) == normalize_alnum(t) for w, t in zip(words, labels)) / len(labels)
 
@@ -103,7 +103,7 @@ def first_cause(message: str) -> str:
 def tf_crnn_rows(saved_model: str, crops, repeats: int):
     import tensorflow as tf
 
-    from tf_crnn.predict import Recognizer
+    from tf_crnn.inference.saved_model import Recognizer
 
     recognizer = Recognizer(saved_model)
     images = [image for _, image, _ in crops]
@@ -129,7 +129,7 @@ def tflite_core(saved_model: str, folder: str, width: int) -> str:
     (scripts/reexport_shipped_model.py); the checkpoint is the export's variables."""
     from reexport_shipped_model import stand_in_model_dir
 
-    from tf_crnn.tflite_convert import convert
+    from tf_crnn.export.tflite import convert
 
     model_dir = os.path.join(folder, "model")
     checkpoint = stand_in_model_dir(saved_model, model_dir)
@@ -140,7 +140,7 @@ def tflite_core(saved_model: str, folder: str, width: int) -> str:
 def tflite_row(saved_model: str, crops, repeats: int, width: int) -> dict:
     """The TFLite core at batch 1 in ai-edge-litert: bytes in (the training preprocessing to
     `width` pixels), numpy greedy decoding, words out; timed per call as the other rows."""
-    from tf_crnn.portable_evaluate import open_models
+    from tf_crnn.inference.portable import open_models
 
     images = [image for _, image, _ in crops]
     with tempfile.TemporaryDirectory() as folder:

@@ -23,7 +23,7 @@ sys.path.insert(0, REPO)
 
 from bench_common import write_result  # noqa: E402  (the scripts folder is sys.path[0])
 from tf_crnn.errors import ConfigError, exit_on_user_error  # noqa: E402
-from tf_crnn.predict import SHIPPED_MODEL  # noqa: E402
+from tf_crnn.model_files import SHIPPED_MODEL  # noqa: E402
 
 CHARSET = "0123456789abcdefghijklmnopqrstuvwxyz"
 SQUEEZES = (1.0, 0.8, 0.65, 0.5)
@@ -48,7 +48,7 @@ def render_set(labels, seed, bulge):
 
 
 def accuracy(recognizer, images, labels):
-    from tf_crnn.metrics import normalize_alnum
+    from tf_crnn.model.metrics import normalize_alnum
     from tf_crnn.synth.generate import encode_image
 
     read = []
@@ -61,7 +61,8 @@ def accuracy(recognizer, images, labels):
 def check(model_dir, words, seed):
     import numpy as np
 
-    from tf_crnn.predict import Recognizer, resolve_saved_model
+    from tf_crnn.inference.saved_model import Recognizer
+    from tf_crnn.model_files import resolve_saved_model
     from tf_crnn.synth.words import WordSampler
 
     model = resolve_saved_model(model_dir)

@@ -70,7 +70,7 @@ def latest_export(base):
 
 
 def main():
-    from tf_crnn.metrics import normalize_alnum
+    from tf_crnn.model.metrics import normalize_alnum
 
     started = time.time()
     timings = {}
@@ -90,7 +90,7 @@ def main():
     timings["export_s"] = time.time() - mark
 
     step("4/4 read held-out rendered words and real MJSynth crops")
-    from tf_crnn.predict import Recognizer
+    from tf_crnn.inference.saved_model import Recognizer
 
     recognizer = Recognizer(latest_export(serving_dir))
     truth = dict(held_out)

@@ -52,7 +52,7 @@ def training_precision(saved_model_dir: str, metadata: dict) -> str:
 def rebuilt_config(saved_model_dir: str):
     """The config the export was trained with: scripts/recipe_params.json with the export's
     metadata (alphabet, input, decoder, network) and training precision."""
-    from tf_crnn.export import read_metadata
+    from tf_crnn.model_files import read_metadata
 
     metadata = read_metadata(saved_model_dir)
     with open(RECIPE, encoding="utf-8") as handle:
@@ -77,7 +77,7 @@ def stand_in_model_dir(saved_model_dir: str, model_dir: str) -> str:
 def reexport(saved_model_dir: str, output_dir: str, precision: str = "float32", top_paths: int = None) -> str:
     """Exports the weights of `saved_model_dir` again to a numbered version under `output_dir`
     (`top_paths`: alternative readings, default the source's)."""
-    from tf_crnn.export import export_saved_model
+    from tf_crnn.export.saved_model import export_saved_model
 
     with tempfile.TemporaryDirectory() as model_dir:
         checkpoint = stand_in_model_dir(saved_model_dir, model_dir)

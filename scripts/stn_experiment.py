@@ -77,7 +77,7 @@ def main():
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "stn.json"))
     args = parser.parse_args()
 
-    from tf_crnn.evaluate import evaluate
+    from tf_crnn.evaluation.saved_model import evaluate
 
     os.makedirs(args.work, exist_ok=True)
     slanted = slant_images(args.heldout, os.path.join(args.work, "slanted"))

@@ -35,8 +35,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
-from tf_crnn.export import read_metadata  # noqa: E402
-from tf_crnn.predict import resolve_saved_model  # noqa: E402
+from tf_crnn.model_files import read_metadata, resolve_saved_model  # noqa: E402
 
 RUN_DIR = os.path.join(REPO, "cased_run")
 DATA = os.path.join(RUN_DIR, "data")

@@ -7,12 +7,12 @@
    lower case, 1 to 18 characters; its own seed, so neither the training nor the
    recipe's validation words);
 2. runs the model once to get every word's per-frame log-probabilities;
-3. fits the built-in English language model (tf_crnn/char_lm.py) on its text with every
+3. fits the built-in English language model (tf_crnn/decoding/char_lm.py) on its text with every
    validation label taken out, so the model is scored on words its language model has
    not seen: the hard case, as names and brands on signs are in no word list;
 4. decodes every word with each (order, weight, bonus) of the grid and reports the alphanumeric
    word accuracy against greedy decoding; the best setting (on a tie, the lower order and
-   the smaller weight) is the one to put in tf_crnn/char_lm.py and tf_crnn/lm_decode.py.
+   the smaller weight) is the one to put in tf_crnn/decoding/char_lm.py and tf_crnn/decoding/lm_beam.py.
 
 Only rendered words are read: the benchmarks are never used to choose anything.
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, REPO)
 
 from bench_common import write_result  # noqa: E402  (the scripts folder is sys.path[0])
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
-from tf_crnn.predict import SHIPPED_MODEL  # noqa: E402
+from tf_crnn.model_files import SHIPPED_MODEL  # noqa: E402
 
 ORDERS = (3, 4, 5, 6)
 WEIGHTS = (0.1, 0.2, 0.3, 0.5)
@@ -66,7 +66,7 @@ def main(argv=None):
     parser.add_argument("--saved_model", default=SHIPPED_MODEL)
     parser.add_argument("--words", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=23)
-    parser.add_argument("--beam_width", type=int, default=None, help="default: tf_crnn.lm_decode's")
+    parser.add_argument("--beam_width", type=int, default=None, help="default: tf_crnn.decoding.lm_beam's")
     parser.add_argument("--texts", type=int, default=None,
                         help="labels drawn for the language model (default: the built-in model's, a million)")
     parser.add_argument("--data_dir", default=os.path.join(REPO, "benchmarks", "results", "lm_tuning_data"))
@@ -75,11 +75,11 @@ def main(argv=None):
 
     import numpy as np
 
-    from tf_crnn import numpy_decode
-    from tf_crnn.char_lm import ENGLISH_SAMPLES, CharNgramModel, english_texts
-    from tf_crnn.evaluate import LogitsModel
-    from tf_crnn.lm_decode import DEFAULT_BEAM_WIDTH, LanguageModelDecoder
-    from tf_crnn.metrics import normalize_alnum
+    from tf_crnn.decoding import numpy_ctc
+    from tf_crnn.decoding.char_lm import ENGLISH_SAMPLES, CharNgramModel, english_texts
+    from tf_crnn.inference.saved_model import LogitsModel
+    from tf_crnn.decoding.lm_beam import DEFAULT_BEAM_WIDTH, LanguageModelDecoder
+    from tf_crnn.model.metrics import normalize_alnum
 
     model = LogitsModel(args.saved_model)
     charset = "".join(unit for unit in model.alphabet.units if len(unit) == 1)
@@ -90,7 +90,7 @@ def main(argv=None):
     def accuracy(readings):
         return float(np.mean([normalize_alnum(text) == label for text, label in zip(readings, labels)]))
 
-    greedy = accuracy(model.alphabet.decode(numpy_decode.greedy(f[None], [len(f)])[0][0]) for f in frames)
+    greedy = accuracy(model.alphabet.decode(numpy_ctc.greedy(f[None], [len(f)])[0][0]) for f in frames)
     held_out = {label for _, label in pairs}
     texts = [text for text in english_texts(model.alphabet, args.texts or ENGLISH_SAMPLES) if text not in held_out]
     beam_width = args.beam_width or DEFAULT_BEAM_WIDTH

@@ -26,9 +26,20 @@ LOWER_ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
 # or a file whose tests train, resume, or run the recipe's and the walk-through's commands.
 SLOW_FIXTURES = {"trained_tiny", "tiny_shards"}
 SLOW_FILES = {"test_end_to_end.py", "test_mobilenet_end_to_end.py", "test_multiworker.py", "test_resume.py",
-              "test_determinism.py", "test_stn.py", "test_warm_start.py", "test_other_scripts.py",
+              "test_determinism.py", "test_stn.py", "test_warm_start.py", "test_cyrillic_and_greek_end_to_end.py",
               "test_fine_tune_walkthrough.py", "test_recipe.py", "test_export_precision.py"}
 TINY_WORDS = ["cat", "dog", "sun", "tree", "42", "bird", "fish", "moon", "7up", "zoo"]
+# The files that take longest, longest first. `make test` hands whole files to its two
+# workers in collection order (--dist loadfile --no-loadscope-reorder), so starting these
+# first leaves the short files to fill the gaps at the end instead of one long file running
+# alone while the other worker idles. (xdist's own reordering puts the files with most tests
+# first: the long single-test files then came last.) The order is that of the files' times
+# in a full run (docs/BENCHMARKS.md, "The test suite's time").
+LONGEST_FILES = ["test_cyrillic_and_greek_end_to_end.py", "test_mobilenet_end_to_end.py", "test_determinism.py",
+                 "test_warm_start.py", "test_multiworker.py", "test_fine_tune_walkthrough.py", "test_stn.py",
+                 "test_benchmarks.py", "test_bad_input.py", "test_recipe.py", "test_resume.py", "test_evaluate.py",
+                 "test_tflite.py", "test_end_to_end.py", "test_export_precision.py", "test_onnx.py",
+                 "test_convert_formats.py", "test_synth.py", "test_readme.py", "test_bench_vs_rapidocr.py"]
 
 
 def pytest_configure(config):
@@ -39,6 +50,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    rank = {name: index for index, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 def render_text(text: str, size: int = 22, pad: int = 4) -> Image.Image:

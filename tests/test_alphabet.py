@@ -1,3 +1,6 @@
+"""The alphabet: Python and graph round trips, longest-unit matching, the unknown token, its
+file, and `python -m tf_crnn.data.make_alphabet`."""
+
 import pytest
 import tensorflow as tf
 
@@ -69,7 +72,7 @@ def test_derive_command(tmp_path):
     listing = tmp_path / "list.txt"
     listing.write_text("a.png Привет\nb.png\tмир 2\n", encoding="utf-8")
     out = tmp_path / "derived.txt"
-    result = run_module("tf_crnn.alphabet", out, listing, "--lowercase", check=True)
+    result = run_module("tf_crnn.data.make_alphabet", out, listing, "--lowercase", check=True)
     assert "wrote" in result.stdout
     assert Alphabet.from_file(str(out)).units == sorted(set("приветмир 2"))
-    assert_clean_error(run_module("tf_crnn.alphabet", out, tmp_path / "missing.txt"), "missing.txt")
+    assert_clean_error(run_module("tf_crnn.data.make_alphabet", out, tmp_path / "missing.txt"), "missing.txt")

@@ -15,7 +15,6 @@ import re
 import shutil
 
 import pytest
-from PIL import Image
 
 from conftest import (REPO, TINY_WORDS, assert_clean_error, render_text, run_module, tiny_model_fields,
                       write_config, write_list_dataset)
@@ -222,7 +221,7 @@ def test_every_format_goes_through_conversion_and_the_training_input(format_fold
 def test_serving_default_decodes_every_advertised_format_on_a_grey_model(format_folder):
     import tensorflow as tf
 
-    from tf_crnn.predict import resolve_saved_model
+    from tf_crnn.model_files import resolve_saved_model
 
     model = tf.saved_model.load(resolve_saved_model(SHIPPED))
     serve = model.signatures["serving_default"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tf_crnn.alphabet import Alphabet
-from tf_crnn.char_lm import CharNgramModel, english_texts, load_language_model, read_texts
+from tf_crnn.decoding.char_lm import CharNgramModel, english_texts, load_language_model, read_texts
 from tf_crnn.errors import DataError
 
 ALPHABET = Alphabet(list("0123456789abcdefghijklmnopqrstuvwxyz"))

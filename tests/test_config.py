@@ -1,3 +1,6 @@
+"""The config: defaults, relative paths, flag overrides, one message per bad field, refused
+architecture changes, and the shipped model_params.json."""
+
 import json
 
 import pytest

@@ -28,7 +28,7 @@ def _export(root, out, *extra):
     path = result.stdout.strip().splitlines()[-1]
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
     assert os.path.basename(path).isdigit()  # a numbered version folder, as TF Serving wants
-    from tf_crnn.export import read_metadata
+    from tf_crnn.model_files import read_metadata
 
     assert read_metadata(path)["alphabet"] == list(LOWER_ALNUM)
     return path

@@ -1,8 +1,10 @@
+"""`python -m tf_crnn.evaluate`: scores by hand, and the tiny model read with every decoder."""
+
 import json
 import os
 
 from conftest import TINY_WORDS, assert_clean_error, render_text, run_module
-from tf_crnn.evaluate import score
+from tf_crnn.evaluation.scoring import score
 
 
 def write_labelled_set(folder, words, labels=None, sizes=None):

@@ -197,7 +197,7 @@ def test_reexport_of_the_shipped_model_is_float32_with_its_own_weights(tmp_path)
     import sys
 
     from conftest import REPO
-    from tf_crnn.predict import SHIPPED_MODEL, resolve_saved_model
+    from tf_crnn.model_files import SHIPPED_MODEL, resolve_saved_model
 
     result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "reexport_shipped_model.py"),
                              "--output_dir", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=REPO)

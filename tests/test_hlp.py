@@ -17,7 +17,7 @@ from PIL import Image
 
 from hlp import csv_path_convertor, numbers_mnist_generator
 from tf_crnn.errors import DataError
-from tf_crnn.mnist_source import load_mnist
+from tf_crnn.synth.mnist_source import load_mnist
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATOR = os.path.join(REPO_ROOT, "hlp", "numbers_mnist_generator.py")

@@ -1,10 +1,12 @@
+"""The input_fn: batch shapes, widths and labels; augmentation and bucketing; unknown labels."""
+
 import numpy as np
 import pytest
 
 from conftest import tiny_model_fields, write_config
 from tf_crnn.config import load_config
 from tf_crnn.data.input import make_dataset
-from tf_crnn.network import sequence_lengths
+from tf_crnn.model.network import sequence_lengths
 
 
 def _config(tiny_shards, **overrides):

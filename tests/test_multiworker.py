@@ -108,8 +108,8 @@ def test_chief_and_worker_train_one_model_and_export_it(tiny_shards, tmp_path):
     assert reader.get_tensor("global_step") >= TRAIN_STEPS
     assert any("lstm" in name for name in reader.get_variable_to_shape_map())
 
-    from tf_crnn.export import read_metadata
-    from tf_crnn.predict import Recognizer
+    from tf_crnn.model_files import read_metadata
+    from tf_crnn.inference.saved_model import Recognizer
 
     latest = model_dir / "export" / "latest"
     version = max((d for d in os.listdir(latest) if d.isdigit()), key=int)
@@ -126,12 +126,14 @@ def test_ctrl_c_stops_every_task(tiny_shards, tmp_path):
                                log_step_count_steps=10)
     config = write_config(tmp_path / "params.json", **fields)
     log_path = tmp_path / "launcher.log"
-    process = start_cluster(config, tmp_path / "model", log_path, "--workers", "1")
+    # TensorFlow's INFO log: its step lines show the worker training (quiet training hides them).
+    process = start_cluster(config, tmp_path / "model", log_path, "--workers", "1", "--verbosity=0")
     try:
         deadline = time.time() + 180
         while time.time() < deadline and not re.search(r"^\[worker0\] .*step = ", log_path.read_text(), re.M):
             assert process.poll() is None, log_path.read_text()[-3000:]
             time.sleep(1)
+        assert re.search(r"^\[worker0\] .*step = ", log_path.read_text(), re.M), log_path.read_text()[-3000:]
         assert len(task_pids(log_path)) == 3
         os.kill(process.pid, signal.SIGINT)
         assert process.wait(60) == 130

@@ -1,8 +1,11 @@
+"""The CRNN network: parameter counts, one frame per FRAME_WIDTH pixels with both backbones,
+and readings that do not depend on the rest of the batch."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_crnn.network import CRNN
+from tf_crnn.model.network import CRNN
 
 BACKBONES = ("vgg", "mobilenet_v3")
 
@@ -13,7 +16,7 @@ def _small(backbone, lstm_units=(8,), num_classes=5):
 
 
 def test_mobilenet_v3_backbone_parameters_and_feature_map():
-    from tf_crnn.backbones import MobileNetV3Text
+    from tf_crnn.model.backbones import MobileNetV3Text
 
     counts = {}
     for multiplier in (0.5, 1.0):

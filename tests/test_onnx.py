@@ -44,9 +44,11 @@ def rendered_batch(root):
 
 
 def test_onnx_core_matches_tensorflow(exported, session):
-    from tf_crnn import numpy_decode
-    from tf_crnn.onnx_export import read_onnx_metadata
-    from tf_crnn.portable import FixedWidthInputs, alphabet_from_metadata, build_core
+    from tf_crnn.decoding import numpy_ctc
+    from tf_crnn.decoding.decoders import decode_words
+    from tf_crnn.model_files import read_onnx_metadata
+    from tf_crnn.export.portable import FixedWidthInputs, build_core
+    from tf_crnn.model_files import alphabet_from_metadata
 
     root, _ = exported
     metadata = read_onnx_metadata(session)
@@ -59,10 +61,10 @@ def test_onnx_core_matches_tensorflow(exported, session):
     assert logits.shape == expected.shape == (len(images), WIDTH // 4, 37)
     assert np.abs(logits - expected).max() <= 1e-4
     alphabet = alphabet_from_metadata(metadata)
-    lengths = numpy_decode.frame_counts(widths)
+    lengths = numpy_ctc.frame_counts(widths)
     for decoder in ("greedy", "beam"):
-        ours = numpy_decode.words(numpy_decode.log_softmax(logits), lengths, alphabet, decoder, 5)
-        theirs = numpy_decode.words(numpy_decode.log_softmax(expected), lengths, alphabet, decoder, 5)
+        ours = decode_words(decoder, numpy_ctc.log_softmax(logits), lengths, alphabet, 5, engine="numpy")
+        theirs = decode_words(decoder, numpy_ctc.log_softmax(expected), lengths, alphabet, 5, engine="numpy")
         assert ours == theirs
     assert ours[24:28] == TINY_WORDS[:4]
 

@@ -67,7 +67,7 @@ COMMANDS = readme_commands()
 def test_readme_shows_the_main_commands():
     programs = {_target(shlex.split(c))[1] for c in COMMANDS}
     for expected in ("tf_crnn.train", "tf_crnn.data.convert", "export_model.py", "tf_crnn.predict",
-                     "tf_crnn.evaluate", "tf_crnn.alphabet", "hlp/numbers_mnist_generator.py",
+                     "tf_crnn.evaluate", "tf_crnn.data.make_alphabet", "hlp/numbers_mnist_generator.py",
                      "hlp/csv_path_convertor.py", "tf_crnn.synth.generate"):
         assert expected in programs, expected
 

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(REPO, "scripts"))
 import train_recipe  # noqa: E402
 
 from tf_crnn.config import load_config  # noqa: E402
-from tf_crnn.predict import SHIPPED_MODEL, resolve_saved_model  # noqa: E402
+from tf_crnn.model_files import SHIPPED_MODEL, resolve_saved_model  # noqa: E402
 
 
 def test_recipe_config_is_valid_and_fits_the_budget_plan():

@@ -10,7 +10,7 @@ import tensorflow as tf
 from PIL import Image
 
 from conftest import TINY_WORDS, render_text, run_module, tiny_model_fields, write_config
-from tf_crnn.stn import SpatialTransformer
+from tf_crnn.model.stn import SpatialTransformer
 
 
 def test_starts_as_identity_and_keeps_padding_out():

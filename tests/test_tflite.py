@@ -40,7 +40,7 @@ def converted(trained_tiny, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def core(trained_tiny):
-    from tf_crnn.portable import build_core
+    from tf_crnn.export.portable import build_core
 
     root, _ = trained_tiny
     return build_core(str(root / "model"), WIDTH)
@@ -54,32 +54,33 @@ def run_core(path, images, widths):
 
 
 def read_words(logits, widths, alphabet, decoder):
-    from tf_crnn import numpy_decode
+    from tf_crnn.decoding import numpy_ctc
+    from tf_crnn.decoding.decoders import decode_words
 
-    return numpy_decode.words(numpy_decode.log_softmax(logits), numpy_decode.frame_counts(widths), alphabet,
-                              decoder, 5)
+    return decode_words(decoder, numpy_ctc.log_softmax(logits), numpy_ctc.frame_counts(widths), alphabet, 5,
+                        engine="numpy")
 
 
 def test_core_reproduces_the_saved_model(trained_tiny, core):
     """Restored from the checkpoint by name, the unrolled core gives the export's log-probabilities."""
     import tensorflow as tf
 
-    from tf_crnn import numpy_decode
-    from tf_crnn.portable import FixedWidthInputs
+    from tf_crnn.decoding import numpy_ctc
+    from tf_crnn.export.portable import FixedWidthInputs
 
     root, _ = trained_tiny
     images, widths = FixedWidthInputs(core.metadata())([data for data, _ in training_samples(root, 24)])
     saved = tf.saved_model.load(newest_export(root)).signatures["images:logits"]
     expected = saved(images=tf.constant(images), widths=tf.constant(widths), source_widths=tf.constant(widths))
-    ours = numpy_decode.log_softmax(core.model({"images": images, "widths": widths}).numpy())
+    ours = numpy_ctc.log_softmax(core.model({"images": images, "widths": widths}).numpy())
     lengths = expected["frame_lengths"].numpy()
-    assert (lengths == numpy_decode.frame_counts(widths)).all()
+    assert (lengths == numpy_ctc.frame_counts(widths)).all()
     for row, length in enumerate(lengths):  # padded frames are not defined, only real ones
         np.testing.assert_allclose(ours[row, :length], expected["log_probs"].numpy()[row, :length], atol=1e-4)
 
 
 def test_fp32_core_matches_tensorflow_and_reads_the_same(converted, core):
-    from tf_crnn.portable import FixedWidthInputs
+    from tf_crnn.export.portable import FixedWidthInputs
 
     root, out, metadata = converted
     assert metadata["width"] == WIDTH and metadata["image_height"] == 32 and len(metadata["alphabet"]) == 36
@@ -96,7 +97,7 @@ def test_fp32_core_matches_tensorflow_and_reads_the_same(converted, core):
 
 
 def test_fp16_and_int8_are_smaller_and_still_read(converted, core):
-    from tf_crnn.portable import FixedWidthInputs
+    from tf_crnn.export.portable import FixedWidthInputs
 
     root, out, metadata = converted
     sizes = {form: os.path.getsize(out / name) for form, name in metadata["files"].items()}
@@ -125,7 +126,7 @@ def test_flex_model_reads_png_bytes(converted, tmp_path):
 
 def test_core_runs_in_ai_edge_litert(converted, core):
     litert = pytest.importorskip("ai_edge_litert.interpreter")
-    from tf_crnn.portable import FixedWidthInputs
+    from tf_crnn.export.portable import FixedWidthInputs
 
     root, out, metadata = converted
     images, widths = FixedWidthInputs(metadata)([data for data, _ in training_samples(root, 8)])
@@ -137,7 +138,8 @@ def test_core_runs_in_ai_edge_litert(converted, core):
 def test_numpy_decoders_match_tensorflow():
     import tensorflow as tf
 
-    from tf_crnn import decode, numpy_decode
+    from tf_crnn.decoding import ctc
+    from tf_crnn.decoding import numpy_ctc
     from tf_crnn.alphabet import Alphabet
 
     alphabet = Alphabet(list("abcdefgh"))
@@ -146,11 +148,11 @@ def test_numpy_decoders_match_tensorflow():
         frames = rng.randint(4, 40)
         logits = rng.randn(3, frames, alphabet.num_classes).astype(np.float32) * (1 + 3 * (case % 3))
         logits[..., -1] += case % 2 * 2.0  # blank-heavy frames, as a trained network's
-        log_probs = numpy_decode.log_softmax(logits)
+        log_probs = numpy_ctc.log_softmax(logits)
         lengths = np.array([frames, rng.randint(2, frames + 1), 2], np.int32)
         beam_width, top_paths = 1 + case % 6, min(1 + case % 3, 1 + case % 6)
-        expected = decode.decode(tf.transpose(log_probs, [1, 0, 2]), lengths, alphabet, "greedy", beam_width, top_paths)
-        ours = numpy_decode.decode(log_probs, lengths, alphabet, "greedy", beam_width, top_paths)
+        expected = ctc.decode(tf.transpose(log_probs, [1, 0, 2]), lengths, alphabet, "greedy", beam_width, top_paths)
+        ours = numpy_ctc.decode(log_probs, lengths, alphabet, "greedy", beam_width, top_paths)
         assert ours["words"] == [w.decode() for w in expected["words"].numpy()]
         np.testing.assert_allclose(ours["confidences"], expected["confidences"].numpy(), rtol=1e-4)
         assert ours["top_words"] == [[w.decode() for w in row] for row in expected["top_words"].numpy()]
@@ -198,14 +200,15 @@ def test_bad_input_is_a_clean_error(trained_tiny, converted, tmp_path):
 def test_numpy_decoding_of_the_tflite_core_gives_the_saved_models_characters(converted):
     import tensorflow as tf
 
-    from tf_crnn import numpy_decode
-    from tf_crnn.portable import FixedWidthInputs, alphabet_from_metadata
+    from tf_crnn.decoding import numpy_ctc
+    from tf_crnn.export.portable import FixedWidthInputs
+    from tf_crnn.model_files import alphabet_from_metadata
 
     root, out, metadata = converted
     encoded = [data for data, _ in training_samples(root, 6)]
     images, widths, source_widths = FixedWidthInputs(metadata)(encoded, with_source_widths=True)
     logits = run_core(out / metadata["files"]["fp32"], images, widths)
-    ours = numpy_decode.decode(numpy_decode.log_softmax(logits), numpy_decode.frame_counts(widths),
+    ours = numpy_ctc.decode(numpy_ctc.log_softmax(logits), numpy_ctc.frame_counts(widths),
                                alphabet_from_metadata(metadata), "greedy", 1, 0, widths=widths,
                                source_widths=source_widths)
     saved = tf.saved_model.load(newest_export(root)).signatures["serving_default"](images=tf.constant(encoded))

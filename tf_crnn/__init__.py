@@ -1,8 +1,10 @@
 """tf_crnn: train CRNN text recognizers on your own data and export them for serving.
 
-The data flow, one module a step:
-converters (tf_crnn.data.convert) -> TFRecords (tf_crnn.data.schema, tf_crnn.data.writer)
--> input_fn (tf_crnn.data.input) -> model_fn (tf_crnn.model) -> export (tf_crnn.export).
+The data flow, one subpackage a step:
+converters (tf_crnn.data.convert, tf_crnn.synth) -> TFRecords (tf_crnn.data.schema,
+tf_crnn.data.writer) -> input_fn (tf_crnn.data.input) -> model_fn (tf_crnn.model) ->
+export (tf_crnn.export) -> models that read images (tf_crnn.inference) -> scores
+(tf_crnn.evaluation); docs/layout.md has the whole tree.
 """
 
 import logging

@@ -5,17 +5,15 @@ several (a ligature, a digraph, a grapheme cluster). Labels are split into units
 longest match, so `ch` wins over `c` when both are units. The CTC blank is the last
 class (`blank_id == len(units)`), which is TensorFlow's convention for `ctc_loss`.
 
-Run `python -m tf_crnn.alphabet OUT.txt LABEL_FILES...` to derive an alphabet file
+`python -m tf_crnn.data.make_alphabet OUT.txt LABEL_FILES...` derives an alphabet file
 from the labels of annotation files or TFRecord shards.
 """
 
-import argparse
 import os
 import re
-import sys
 from typing import Iterable, List, Optional, Sequence
 
-from tf_crnn.errors import DataError, exit_on_user_error
+from tf_crnn.errors import DataError
 
 # Separates units inside the TensorFlow tokenizer; it can therefore not be a unit.
 _SEPARATOR = "\x1f"
@@ -164,37 +162,3 @@ def for_config(config) -> Alphabet:
     """The alphabet a config trains with, including the unknown token when its policy asks."""
     unknown = config.unknown_token if config.unknown_label_policy == "unknown" else None
     return Alphabet(config.alphabet, unknown)
-
-
-def _labels_from_file(path: str) -> Iterable[str]:
-    """Labels of an annotation file (`path<TAB or space>label`) or of a TFRecord shard."""
-    if path.endswith(".tfrecord"):
-        from tf_crnn.data.schema import read_labels
-
-        yield from read_labels(path)
-        return
-    from tf_crnn.data.formats.list_file import read_list_file
-
-    for sample in read_list_file(path, image_root=os.path.dirname(path), check_exists=False):
-        if sample.label is not None:
-            yield sample.label
-
-
-@exit_on_user_error
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m tf_crnn.alphabet",
-        description="Derive an alphabet file (one unit a line) from the labels of list files or TFRecord shards.",
-    )
-    parser.add_argument("output", help="alphabet file to write")
-    parser.add_argument("inputs", nargs="+", help="annotation files (path label) or .tfrecord shards")
-    parser.add_argument("--lowercase", action="store_true", help="fold labels to lower case first")
-    args = parser.parse_args(argv)
-    labels = (label.lower() if args.lowercase else label for path in args.inputs for label in _labels_from_file(path))
-    alphabet = Alphabet.from_labels(labels)
-    alphabet.to_file(args.output)
-    print(f"wrote {len(alphabet.units)} units to {args.output}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from tf_crnn.errors import ConfigError
+from tf_crnn.model_files import RESOLVED_CONFIG as RESOLVED_NAME, resolve_source
 from tf_crnn.precision import cpu_has_bfloat16, resolve_precision  # noqa: F401 (kept importable from here)
 
 OPTIMIZERS = ("adam", "adadelta", "sgd")
@@ -20,8 +21,11 @@ DECODERS = ("greedy", "beam")
 UNKNOWN_POLICIES = ("error", "skip", "unknown")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 EXPORT_PRECISIONS = ("float32", "mixed_bfloat16")
-BACKBONES = ("vgg", "mobilenet_v3")  # tf_crnn/backbones.py
-# The network's parts, for `freeze` (tf_crnn/network.py CRNN.parts).
+BACKBONES = ("vgg", "mobilenet_v3")  # tf_crnn/model/backbones.py
+# Every backbone emits one frame per FRAME_WIDTH pixels of the resized image's width: the
+# sequence lengths of CTC, the decoders' x ranges and the converter's fit check rest on it.
+FRAME_WIDTH = 4
+# The network's parts, for `freeze` (tf_crnn/model/network.py CRNN.parts).
 NETWORK_PARTS = ("stn", "conv", "rnn", "classifier")
 
 # Fields that change the network's variables: a model dir trained with one value
@@ -80,7 +84,7 @@ class Config:
     export_precision: str = "float32"
     spatial_transformer: bool = False
     # Weights to start from when the model dir has no checkpoint yet: a checkpoint prefix,
-    # a model dir, a tf_crnn export, or a shipped model by name (tf_crnn/warm_start.py).
+    # a model dir, a tf_crnn export, or a shipped model by name (tf_crnn/model/warm_start.py).
     # Architecture fields the config file leaves out are taken from it.
     init_from: str = ""
     # Parts of the network kept as they are (not trained; their batch norm in inference
@@ -243,7 +247,7 @@ def validate(config: Config) -> Config:
     if config.alphabet:
         return config  # taken from init_from (no alphabet_file given)
     if not config.alphabet_file:
-        raise ConfigError("field 'alphabet_file' is required (one unit a line; see `python -m tf_crnn.alphabet`), "
+        raise ConfigError("field 'alphabet_file' is required (one unit a line; see `python -m tf_crnn.data.make_alphabet`), "
                           "unless init_from names a model whose alphabet to keep")
     if not os.path.isfile(config.alphabet_file):
         raise ConfigError(f"field 'alphabet_file': file not found: {config.alphabet_file}")
@@ -291,7 +295,6 @@ def _inherit_architecture(config: Config, given: set, base_dir: str) -> None:
     """Fills the architecture fields the config does not set (and the alphabet, when it
     names no alphabet_file) from `init_from`. Once the model dir has a checkpoint,
     init_from is not needed any more: if it is gone, the model dir's own config serves."""
-    from tf_crnn.warm_start import resolve_source
 
     try:
         source = resolve_source(config.init_from, base_dir)
@@ -319,8 +322,6 @@ def config_from_dict(data: dict) -> Config:
     config.alphabet = list(alphabet)
     return config
 
-
-RESOLVED_NAME = "config.json"
 
 
 def write_resolved(config: Config, model_dir: str) -> None:

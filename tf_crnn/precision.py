@@ -68,7 +68,7 @@ def bfloat16_compute_ops(saved_model_dir: str) -> list:
 def saved_model_precision(saved_model_dir: str) -> str:
     """What an export computes in: its metadata's `precision`, or, for exports made before
     the metadata recorded it, what its graph's Conv2D/MatMul compute in."""
-    from tf_crnn.export import read_metadata
+    from tf_crnn.model_files import read_metadata
 
     precision = read_metadata(saved_model_dir).get("precision")
     if precision is None:
@@ -81,7 +81,7 @@ def warn_if_emulated_bfloat16(metadata_or_saved_model_dir) -> bool:
     says it computes in bfloat16 runs on a CPU without native bfloat16; returns whether
     it warned.
 
-    Takes an export's metadata (tf_crnn/export.py's read_metadata) or its folder.
+    Takes an export's metadata (tf_crnn/model_files.py's read_metadata) or its folder.
     """
     global _warned
     if _warned:

@@ -268,7 +268,7 @@ def main(argv=None):
 
 @exit_on_user_error
 def run(args):
-    from tf_crnn.predict import find_images
+    from tf_crnn.inference.files import find_images
 
     if args.rest and not args.rest.startswith(("http://", "https://")):
         raise UserError(f"--rest takes a URL starting with http:// or https://, got {args.rest!r}")

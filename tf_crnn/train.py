@@ -7,7 +7,7 @@ same command on the same model dir resumes from its last checkpoint. TF_CONFIG i
 honoured by the Estimator's RunConfig for distributed training.
 
 It prints one progress line per `log_step_count_steps` (step, loss, images/s, learning
-rate, time left) and one line per evaluation (tf_crnn/exporters.py); TensorFlow's own INFO
+rate, time left) and one line per evaluation (tf_crnn/export/exporters.py); TensorFlow's own INFO
 log (the RunConfig, hooks, checkpoints) comes back with `--verbosity debug`.
 """
 
@@ -43,32 +43,6 @@ def flag_overrides() -> dict:
     }
 
 
-def run_config(config):
-    import tensorflow as tf
-
-    session_config = tf.compat.v1.ConfigProto(
-        intra_op_parallelism_threads=config.intra_op_threads,
-        inter_op_parallelism_threads=config.inter_op_threads,
-        allow_soft_placement=True,
-    )
-    session_config.gpu_options.allow_growth = True
-    cluster = tf.estimator.RunConfig()  # only reads TF_CONFIG
-    if cluster.cluster_spec and cluster.task_type in ("master", "chief", "worker"):
-        # The Estimator's own between-graph default, which a custom session_config replaces:
-        # a trainer talks to the parameter servers and itself only, never waits for the others.
-        session_config.device_filters.extend(["/job:ps", f"/job:{cluster.task_type}/task:{cluster.task_id}"])
-    return tf.estimator.RunConfig(
-        model_dir=config.model_dir,
-        tf_random_seed=config.seed,
-        save_checkpoints_steps=config.save_checkpoints_steps,
-        save_checkpoints_secs=None,
-        keep_checkpoint_max=config.keep_checkpoint_max,
-        log_step_count_steps=config.log_step_count_steps,
-        save_summary_steps=config.log_step_count_steps,
-        session_config=session_config,
-    )
-
-
 def refuse_non_model_dir(model_dir: str) -> None:
     """A model dir must be a folder of checkpoints: training into an export (the shipped
     model, a copy of one) would start from scratch there and mix checkpoints into it."""
@@ -93,25 +67,13 @@ def check_trained_to_the_end(config) -> None:
                         "survived decoding and the label checks (see the warnings above)")
 
 
-def make_estimator(config, run_config_=None, warm_start=None):
-    """The Estimator of `config`; `warm_start` (a tf_crnn.warm_start.Plan) loads its weights
-    into a model dir that has no checkpoint yet."""
-    import tensorflow as tf
-
-    from tf_crnn.model import model_fn
-
-    run_config_ = run_config_ or run_config(config)
-    eval_dir = os.path.join(config.model_dir, "eval")
-    return tf.estimator.Estimator(model_fn=model_fn, config=run_config_,
-                                  params={"config": config, "eval_dir": eval_dir, "warm_start": warm_start})
-
-
 def warm_start_plan(config):
     """The checked warm start of `config.init_from`, or None: without init_from, or when the
     model dir already has a checkpoint (a restart resumes from it, not from init_from)."""
     import tensorflow as tf
 
-    from tf_crnn.warm_start import plan_warm_start, resolve_source
+    from tf_crnn.model.warm_start import plan_warm_start
+    from tf_crnn.model_files import resolve_source
 
     if not config.init_from:
         return None
@@ -129,10 +91,12 @@ def train_and_evaluate(config):
     """Trains `config` to `config.train_steps`, evaluating and exporting along the way."""
     import tensorflow as tf
 
-    from tf_crnn.data.input import make_input_fn
-    from tf_crnn.export import serving_input_receiver_fn, write_metadata
-    from tf_crnn.exporters import BestExporter
     from tf_crnn.data.check import check_training_data
+    from tf_crnn.data.input import make_input_fn
+    from tf_crnn.export.exporters import BestExporter
+    from tf_crnn.export.saved_model import serving_input_receiver_fn
+    from tf_crnn.model.estimator import make_estimator
+    from tf_crnn.model_files import write_metadata
 
     refuse_non_model_dir(config.model_dir)
     train_files = expand_files(config.train_files, "train_files")

@@ -12,7 +12,7 @@ met. Plain Python, so the converter's planning process stays free of TensorFlow.
 from dataclasses import dataclass
 from typing import Sequence
 
-FRAME_WIDTH = 4  # tf_crnn.backbones.WIDTH_REDUCTION
+from tf_crnn.config import FRAME_WIDTH
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ import time
 
 import tensorflow as tf
 
-from tf_crnn import decode, metrics
 from tf_crnn.alphabet import for_config
-from tf_crnn.network import build_network, sequence_lengths
-from tf_crnn.warm_start import WarmStartInit
+from tf_crnn.decoding import ctc
+from tf_crnn.model import metrics
+from tf_crnn.model.network import build_network, sequence_lengths
+from tf_crnn.model.warm_start import WarmStartInit
 
 PREDICTION_KEYS = ("words", "confidences", "top_words", "top_scores", "chars", "char_confidences", "char_x_ranges")
 LOGITS_SIGNATURE = "logits"
@@ -178,7 +179,7 @@ def model_fn(features, labels, mode, params, config=None):
     time_major_log_probs = tf.transpose(tf.nn.log_softmax(logits), [1, 0, 2])
 
     if mode == tf.estimator.ModeKeys.PREDICT:
-        outputs = decode.decode(time_major_log_probs, frame_lengths, alphabet, settings.decoder,
+        outputs = ctc.decode(time_major_log_probs, frame_lengths, alphabet, settings.decoder,
                                 settings.beam_width, settings.top_paths, widths=widths, source_widths=source_widths)
         predictions = {key: outputs[key][:batch] for key in PREDICTION_KEYS}
         # The `logits` signature serves tools that decode themselves (evaluation with any
@@ -221,10 +222,10 @@ def model_fn(features, labels, mode, params, config=None):
                                           scaffold=scaffold)
 
     if settings.decoder == "beam":
-        beams, _ = decode.beam_search(time_major_log_probs, frame_lengths, settings.beam_width, 1)
+        beams, _ = ctc.beam_search(time_major_log_probs, frame_lengths, settings.beam_width, 1)
         ids = beams[0]
     else:
-        ids, _ = decode.greedy(time_major_log_probs, frame_lengths)
+        ids, _ = ctc.greedy(time_major_log_probs, frame_lengths)
     predicted_words = alphabet.tf_decode(ids)
     true_words = alphabet.tf_decode(labels["ids"])
     metric_ops = metrics.eval_metric_ops(predicted_words, true_words, ids, labels["ids"], labels["lengths"])

@@ -1,7 +1,11 @@
+"""CTC decoding in the graph (greedy, beam, what each word is made of, agreeing with numpy)
+and the metrics of the model_fn, checked against values worked out by hand."""
+
 import numpy as np
 import tensorflow as tf
 
-from tf_crnn import decode, metrics
+from tf_crnn.decoding import ctc
+from tf_crnn.model import metrics
 from tf_crnn.alphabet import Alphabet
 
 ALPHABET = Alphabet(list("ab"))  # ids: a=0, b=1, blank=2
@@ -14,23 +18,23 @@ def _log_probs(frames):
 
 def test_greedy_merges_repeats_and_drops_blanks():
     frames = [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1]]
-    ids, confidence = decode.greedy(_log_probs(frames), tf.constant([5]))
+    ids, confidence = ctc.greedy(_log_probs(frames), tf.constant([5]))
     assert ALPHABET.decode(ids.numpy()[0]) == "aab"
     np.testing.assert_allclose(confidence.numpy()[0], 0.7 * 0.6 * 0.8 * 0.6 * 0.8, rtol=1e-5)
 
 
 def test_greedy_respects_sequence_length():
     frames = [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.1, 0.8, 0.1]]
-    ids, _ = decode.greedy(_log_probs(frames), tf.constant([2]))
+    ids, _ = ctc.greedy(_log_probs(frames), tf.constant([2]))
     assert ALPHABET.decode(ids.numpy()[0]) == "a"
 
 
 def test_beam_search_sums_paths_where_greedy_cannot():
     # Best path is blank-blank ("", p=0.36) but "a" has 0.4*0.6 + 0.6*0.4 + 0.4*0.4 = 0.64.
     frames = [[0.4, 0.0001, 0.5999], [0.4, 0.0001, 0.5999]]
-    greedy_ids, _ = decode.greedy(_log_probs(frames), tf.constant([2]))
+    greedy_ids, _ = ctc.greedy(_log_probs(frames), tf.constant([2]))
     assert ALPHABET.decode(greedy_ids.numpy()[0]) == ""
-    out = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, "beam", beam_width=4, top_paths=2)
+    out = ctc.decode(_log_probs(frames), tf.constant([2]), ALPHABET, "beam", beam_width=4, top_paths=2)
     assert out["words"].numpy()[0] == b"a"
     assert [w.decode() for w in out["top_words"].numpy()[0]] == ["a", ""]
     scores = out["top_scores"].numpy()[0]
@@ -42,18 +46,18 @@ def test_no_alternatives_means_no_beam_search_and_the_same_words():
     """top_paths 0: top_words/top_scores come back [batch, 0]; greedy words and confidences
     are unchanged, and the beam decoder still reads with its own search (in the graph and
     in numpy alike)."""
-    from tf_crnn import numpy_decode
+    from tf_crnn.decoding import numpy_ctc
 
     frames = [[0.4, 0.0001, 0.5999], [0.4, 0.0001, 0.5999]]
     for decoder, word in (("greedy", ""), ("beam", "a")):
-        full = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, decoder, beam_width=4, top_paths=2)
-        bare = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, decoder, beam_width=4, top_paths=0)
+        full = ctc.decode(_log_probs(frames), tf.constant([2]), ALPHABET, decoder, beam_width=4, top_paths=2)
+        bare = ctc.decode(_log_probs(frames), tf.constant([2]), ALPHABET, decoder, beam_width=4, top_paths=0)
         assert bare["words"].numpy()[0].decode() == full["words"].numpy()[0].decode() == word
         assert bare["confidences"].numpy()[0] == full["confidences"].numpy()[0]
         assert bare["top_words"].shape == (1, 0) and bare["top_scores"].shape == (1, 0)
-        ours = numpy_decode.decode(np.transpose(_log_probs(frames).numpy(), [1, 0, 2]), [2], ALPHABET, decoder, 4, 0)
+        ours = numpy_ctc.decode(np.transpose(_log_probs(frames).numpy(), [1, 0, 2]), [2], ALPHABET, decoder, 4, 0)
         assert ours["words"] == [word] and ours["top_words"] == [[]] and ours["top_scores"].shape == (1, 0)
-    ops = tf.function(lambda lp: decode.decode(lp, tf.constant([2]), ALPHABET, "greedy", 4, 0)["words"]
+    ops = tf.function(lambda lp: ctc.decode(lp, tf.constant([2]), ALPHABET, "greedy", 4, 0)["words"]
                       ).get_concrete_function(tf.TensorSpec([2, 1, 3])).graph.get_operations()
     assert not any(op.type == "CTCBeamSearchDecoder" for op in ops)
 
@@ -84,7 +88,7 @@ def test_eval_metric_ops_against_hand_computed_values():
 
 
 def _chars(outputs, row):
-    """(unit, probability, x range) of one image of decode.decode's outputs."""
+    """(unit, probability, x range) of one image of ctc.decode's outputs."""
     units = [u.decode() for u in outputs["chars"].numpy()[row]]
     return [(u, round(float(p), 4), tuple(x)) for u, p, x in
             zip(units, outputs["char_confidences"].numpy()[row], outputs["char_x_ranges"].numpy()[row].tolist())
@@ -95,7 +99,7 @@ def test_each_unit_has_the_probability_and_pixels_of_its_frames():
     # a a - b b - - a: "aba"; frames are 4 px of the resized image, which was half the sent width.
     a, b, blank = [0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8]
     frames = [a, [0.9, 0.05, 0.05], blank, b, [0.2, 0.7, 0.1], blank, blank, a]
-    outputs = decode.decode(_log_probs(frames), tf.constant([8]), ALPHABET, "greedy", 4, 0,
+    outputs = ctc.decode(_log_probs(frames), tf.constant([8]), ALPHABET, "greedy", 4, 0,
                             widths=tf.constant([30]), source_widths=tf.constant([60]))
     assert outputs["words"].numpy()[0].decode() == "aba"
     # The last frame holds pixels 28-29 only: the image is 30 wide.
@@ -106,25 +110,25 @@ def test_beam_words_get_their_most_probable_alignment():
     # Beam search reads "a" (two paths sum) where the best path reads ""; the alignment puts "a"
     # on one frame, the first of the two equal ones.
     frames = [[0.4, 0.0001, 0.5999], [0.4, 0.0001, 0.5999]]
-    outputs = decode.decode(_log_probs(frames), tf.constant([2]), ALPHABET, "beam", 4, 1,
+    outputs = ctc.decode(_log_probs(frames), tf.constant([2]), ALPHABET, "beam", 4, 1,
                             widths=tf.constant([8]))
     assert outputs["words"].numpy()[0].decode() == "a"
     assert _chars(outputs, 0) == [("a", 0.4, (0, 4))]
 
 
 def test_unit_details_agree_with_numpy_for_both_decoders():
-    from tf_crnn import numpy_decode
+    from tf_crnn.decoding import numpy_ctc
 
     rng = np.random.default_rng(3)
     alphabet = Alphabet(list("abcd"))
     logits = rng.normal(size=(4, 12, 5)).astype(np.float32) * 3
     logits[:, :, 0] += 1.0  # repeats of "a" make merges and skips
     lengths, widths, sources = [12, 7, 3, 1], [47, 28, 12, 4], [94, 28, 30, 9]
-    log_probs = numpy_decode.log_softmax(logits)
+    log_probs = numpy_ctc.log_softmax(logits)
     for decoder in ("greedy", "beam"):
-        outputs = decode.decode(tf.transpose(tf.constant(log_probs), [1, 0, 2]), tf.constant(lengths), alphabet,
+        outputs = ctc.decode(tf.transpose(tf.constant(log_probs), [1, 0, 2]), tf.constant(lengths), alphabet,
                                 decoder, 8, 1, widths=tf.constant(widths), source_widths=tf.constant(sources))
-        expected = numpy_decode.decode(log_probs, lengths, alphabet, decoder, 8, 1, widths=widths,
+        expected = numpy_ctc.decode(log_probs, lengths, alphabet, decoder, 8, 1, widths=widths,
                                        source_widths=sources)
         for row in range(4):
             assert [(c["char"], round(c["confidence"], 4), tuple(c["x_range"])) for c in expected["chars"][row]] \
@@ -134,7 +138,7 @@ def test_unit_details_agree_with_numpy_for_both_decoders():
 def test_training_counts_the_examples_whose_labels_do_not_fit_their_frames():
     import io
 
-    from tf_crnn.model import ProgressHook, labels_too_long
+    from tf_crnn.model.model_fn import ProgressHook, labels_too_long
 
     # "aab" needs 4 frames (a blank between the a's), "ab" 2, "" 0.
     ids = tf.constant([[0, 0, 1], [0, 1, -1], [-1, -1, -1]])

@@ -1,7 +1,7 @@
 """CTC decoding in numpy, for runtimes without TensorFlow (TFLite, ONNX Runtime).
 
 The portable models stop at the per-frame logits; this module turns them into words
-exactly as tf_crnn/decode.py does inside TensorFlow, so a TFLite or ONNX deployment
+exactly as tf_crnn/decoding/ctc.py does inside TensorFlow, so a TFLite or ONNX deployment
 reads the same words with the same confidences as the SavedModel:
 
 - greedy: TensorFlow's best path (`tf.nn.ctc_greedy_decoder`, repeats merged, first
@@ -14,7 +14,7 @@ reads the same words with the same confidences as the SavedModel:
   float32 there, so scores agree to about 1e-5 and only near-exact ties could order
   differently.
 
-Each unit's probability and x range (`unit_details`) follow tf_crnn/decode.py too: the
+Each unit's probability and x range (`unit_details`) follow tf_crnn/decoding/ctc.py too: the
 frames of the best path (greedy) or of the word's most probable alignment (beam).
 
 Inputs are batch-major, as the portable models emit them: log-probabilities
@@ -28,8 +28,9 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from tf_crnn.config import FRAME_WIDTH  # pixels of the resized image per frame
+
 LOG_ZERO = -math.inf
-FRAME_WIDTH = 4  # pixels of the resized image per frame (tf_crnn.backbones.WIDTH_REDUCTION)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -41,7 +42,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 def frame_counts(widths: Sequence[int]) -> np.ndarray:
     """Frames the network emits for images of these true widths: one per 4 pixels, rounded up,
-    as tf_crnn.network.sequence_lengths (which needs TensorFlow)."""
+    as tf_crnn.model.network.sequence_lengths (which needs TensorFlow)."""
     return (np.asarray(widths, dtype=np.int64) + FRAME_WIDTH - 1) // FRAME_WIDTH
 
 
@@ -112,7 +113,7 @@ def aligned_frames(log_probs: np.ndarray, length: int, ids: Sequence[int]) -> Tu
 def unit_details(frame_units: Sequence[int], frame_probs: np.ndarray, width: int,
                  source_width: int) -> List[Tuple[float, Tuple[int, int]]]:
     """Per emitted unit: (probability, (first pixel, one past the last)) in the pixels of
-    the image as given, as tf_crnn.decode.unit_details."""
+    the image as given, as tf_crnn.decoding.ctc.unit_details."""
     spans = {}
     for frame, unit in enumerate(frame_units):
         if unit >= 0:
@@ -245,7 +246,7 @@ def _extend(beam: _Beam, prefix: _Prefix, label: int, label_p: float, is_candida
 
 def beam_search(log_probs: np.ndarray, lengths: Sequence[int], beam_width: int,
                 top_paths: int) -> Tuple[List[List[List[int]]], np.ndarray]:
-    """Beam search: (ids [batch][path], scores [batch, top_paths]), as tf_crnn.decode.beam_search."""
+    """Beam search: (ids [batch][path], scores [batch, top_paths]), as tf_crnn.decoding.ctc.beam_search."""
     if top_paths > beam_width:
         raise ValueError("top_paths must not exceed beam_width")
     log_probs = np.asarray(log_probs)
@@ -273,7 +274,7 @@ def decode(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str
     [{"char", "confidence", "x_range"}] as the SavedModel's chars, char_confidences and
     char_x_ranges.
 
-    As tf_crnn.decode.decode, `top_paths` 0 returns no alternatives and, for greedy, runs no beam search."""
+    As tf_crnn.decoding.ctc.decode, `top_paths` 0 returns no alternatives and, for greedy, runs no beam search."""
     if top_paths > 0 or decoder == "beam":
         beams, beam_scores = beam_search(log_probs, lengths, beam_width, max(top_paths, 1))
     if top_paths == 0:
@@ -303,12 +304,3 @@ def decode(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str
             outputs["chars"].append([{"char": alphabet.decode([unit]), "confidence": confidence, "x_range": list(x)}
                                      for unit, (confidence, x) in zip(ids[row], details)])
     return outputs
-
-
-def words(log_probs: np.ndarray, lengths: Sequence[int], alphabet, decoder: str, beam_width: int) -> List[str]:
-    """Just the words with one decoder (what evaluation needs), skipping the top-k beams for greedy."""
-    if decoder == "beam":
-        beams, _ = beam_search(log_probs, lengths, beam_width, 1)
-        return [alphabet.decode(paths[0]) for paths in beams]
-    ids, _ = greedy(log_probs, lengths)
-    return [alphabet.decode(row) for row in ids]

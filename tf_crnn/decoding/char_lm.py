@@ -2,7 +2,7 @@
 
 CTC treats the characters of a reading as independent given the image: nothing in the
 loss tells the network that "atrways" is a less likely word than "airways". A character
-language model adds that knowledge at decoding time (tf_crnn/lm_decode.py) without
+language model adds that knowledge at decoding time (tf_crnn/decoding/lm_beam.py) without
 constraining the output to a word list, so a name or a number the model has never seen
 can still be read.
 
@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tf_crnn.errors import DataError
-from tf_crnn.lexicon import read_lines
+from tf_crnn.decoding.lexicon import read_lines
 
 DEFAULT_ORDER = 5  # chosen on rendered validation words: benchmarks/results/lm_tuning.json
 ENGLISH = "english"  # the name of the built-in text: words as the renderer draws them

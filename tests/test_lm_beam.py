@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from tf_crnn.alphabet import Alphabet
-from tf_crnn.char_lm import CharNgramModel
-from tf_crnn.lexicon import ctc_log_likelihoods
-from tf_crnn.lm_decode import LanguageModelDecoder
+from tf_crnn.decoding.char_lm import CharNgramModel
+from tf_crnn.decoding.lexicon import ctc_log_likelihoods
+from tf_crnn.decoding.lm_beam import LanguageModelDecoder
 
 ALPHABET = Alphabet(list("0123456789abcdefghijklmnopqrstuvwxyz"))
 WORDS = ["street", "station", "stop", "open", "shop", "store", "hotel", "exit", "market", "bank"] * 30

@@ -1,7 +1,7 @@
 """The conv stacks a CRNN can read its images with, chosen by the config's `backbone`.
 
 Every backbone turns images [batch, H, W, C] into a feature map [batch, H/16 or less,
-W/4, channels] and keeps one frame per `WIDTH_REDUCTION` pixels of width, so sequence
+W/4, channels] and keeps one frame per `FRAME_WIDTH` (tf_crnn/config.py) pixels of width, so sequence
 lengths, CTC and the decoders are the same whichever is used.
 
 - `vgg`: the paper's seven 3x3 convolutions with batch norm and max-pooling (about 8.3M
@@ -22,7 +22,6 @@ and squeeze-and-excitation averages over each image's own width only.
 import tensorflow as tf
 
 from tf_crnn.config import BACKBONES  # noqa: F401  (the names the config accepts)
-WIDTH_REDUCTION = 4
 
 # vgg: max-pooling after these conv layers (0-based), as (height, width) windows.
 VGG_POOLING = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}

@@ -3,7 +3,7 @@
 `init_from` names a checkpoint prefix, a model dir (its latest checkpoint), a tf_crnn
 SavedModel export or a base folder of numbered versions (an Estimator export's
 `variables/` folder is a checkpoint with the training graph's variable names), or a model
-shipped with the package by name (`crnn_words`).
+shipped with the package by name (`crnn_words`); tf_crnn/model_files.py resolves it.
 
 Every network variable whose name and shape match is loaded, batch-norm moving
 statistics included; the optimizer's slots and the global step start fresh. When the
@@ -17,120 +17,14 @@ session starts without a checkpoint to restore: once the model dir has one, a re
 resumes from it and `init_from` is not read again.
 """
 
-import json
-import os
-import re
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from dataclasses import dataclass
+from typing import Dict, List
 
 from tf_crnn.errors import ConfigError
-from tf_crnn.export import METADATA, read_metadata, saved_model_versions
+from tf_crnn.model_files import Source
 
-PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 CLASSIFIER_SCOPE = "crnn/logits/"
 NETWORK_SCOPE = "crnn/"
-
-
-def shipped_models() -> List[str]:
-    """Names of the models in tf_crnn/pretrained (each a base folder of numbered versions)."""
-    if not os.path.isdir(PRETRAINED_DIR):
-        return []
-    return sorted(name for name in os.listdir(PRETRAINED_DIR) if _newest_version(os.path.join(PRETRAINED_DIR, name)))
-
-
-def _newest_version(base: str) -> Optional[str]:
-    versions = saved_model_versions(base)
-    return versions[-1] if versions else None
-
-
-def _checkpoint_in(model_dir: str) -> Optional[str]:
-    """The latest checkpoint prefix named by a model dir's `checkpoint` file (read without TensorFlow)."""
-    state = os.path.join(model_dir, "checkpoint")
-    if not os.path.isfile(state):
-        return None
-    with open(state, encoding="utf-8") as handle:
-        found = re.search(r'^model_checkpoint_path:\s*"(.*)"', handle.read(), re.MULTILINE)
-    if not found:
-        return None
-    prefix = found.group(1)
-    return prefix if os.path.isabs(prefix) else os.path.join(model_dir, prefix)
-
-
-@dataclass
-class Source:
-    """Where the weights come from and what is known of the network that made them."""
-
-    name: str  # as the config gave it
-    checkpoint: str  # a checkpoint prefix
-    architecture: Dict[str, object] = field(default_factory=dict)  # config fields (alphabet included) where known
-    kind: str = "checkpoint"
-    # The output layer's units in class order (the alphabet, then the unknown token where
-    # the source trained with one); the blank comes after them. None: not known.
-    units: Optional[List[str]] = None
-
-
-def resolve_source(spec: str, base_dir: str = ".") -> Source:
-    """The checkpoint and architecture that `init_from` names; a clear ConfigError otherwise."""
-    shipped = shipped_models()
-    if spec in shipped:
-        return _export_source(spec, _newest_version(os.path.join(PRETRAINED_DIR, spec)), "shipped model")
-    path = spec if os.path.isabs(spec) else os.path.normpath(os.path.join(base_dir, spec))
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return _export_source(spec, path, "export")
-    newest = _newest_version(path)
-    if newest:
-        return _export_source(spec, newest, "export")
-    if os.path.isdir(path):
-        checkpoint = _checkpoint_in(path)
-        if checkpoint is None:
-            raise ConfigError(f"field 'init_from': {path} holds no checkpoint, no SavedModel and no numbered "
-                              "versions of one")
-        architecture, units = _model_dir_architecture(path)
-        return Source(spec, checkpoint, architecture, "model dir", units)
-    if os.path.isfile(path + ".index"):
-        architecture, units = _model_dir_architecture(os.path.dirname(path))
-        return Source(spec, path, architecture, "checkpoint", units)
-    names = ", ".join(shipped) or "none"
-    raise ConfigError(f"field 'init_from': {spec!r} is not a checkpoint prefix, a model dir, a SavedModel export "
-                      f"or a shipped model (shipped: {names})")
-
-
-def _export_source(spec: str, saved_model: str, kind: str) -> Source:
-    try:
-        metadata = read_metadata(saved_model)
-    except ConfigError:
-        raise ConfigError(f"field 'init_from': {saved_model} is a SavedModel but not a tf_crnn export "
-                          f"(no assets.extra/{METADATA})") from None
-    if not os.path.isfile(os.path.join(saved_model, "variables", "variables.index")):
-        raise ConfigError(f"field 'init_from': {saved_model} has no variables/ checkpoint")
-    from tf_crnn.config import ARCHITECTURE_FIELDS
-
-    architecture = {name: metadata[name] for name in ARCHITECTURE_FIELDS if name in metadata}
-    return Source(spec, os.path.join(saved_model, "variables", "variables"), architecture, kind,
-                  _class_units(metadata.get("alphabet"), metadata.get("unknown_token")))
-
-
-def _class_units(alphabet, unknown_token) -> Optional[List[str]]:
-    if alphabet is None:
-        return None
-    units = list(alphabet)
-    if unknown_token is not None and unknown_token not in units:
-        units.append(unknown_token)  # as tf_crnn.alphabet.Alphabet orders them
-    return units
-
-
-def _model_dir_architecture(model_dir: str) -> tuple:
-    """(architecture, class units) from a model dir's config.json; ({}, None) without one."""
-    path = os.path.join(model_dir, "config.json")
-    if not os.path.isfile(path):
-        return {}, None
-    from tf_crnn.config import ARCHITECTURE_FIELDS
-
-    with open(path, encoding="utf-8") as handle:
-        resolved = json.load(handle)
-    unknown = resolved.get("unknown_token") if resolved.get("unknown_label_policy") == "unknown" else None
-    return ({name: resolved[name] for name in ARCHITECTURE_FIELDS if name in resolved},
-            _class_units(resolved.get("alphabet"), unknown))
 
 
 @dataclass
@@ -165,7 +59,7 @@ def network_variable_shapes(config) -> Dict[str, list]:
     import tensorflow as tf
 
     from tf_crnn.alphabet import for_config
-    from tf_crnn.network import build_network
+    from tf_crnn.model.network import build_network
 
     with tf.Graph().as_default():
         network = build_network(config, for_config(config).num_classes)

@@ -15,7 +15,7 @@ as given.
 
 import tensorflow as tf
 
-from tf_crnn.backbones import WIDTH_REDUCTION as FRAME_WIDTH
+from tf_crnn.config import FRAME_WIDTH
 
 _NEG = -1e30  # log zero that survives additions
 

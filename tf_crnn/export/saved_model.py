@@ -1,4 +1,4 @@
-"""Serving export: a model dir -> a SavedModel that TF Serving loads.
+"""The serving export: a model dir -> a SavedModel that TF Serving loads.
 
 Signature `serving_default` takes a batch of encoded image bytes (tf.string, so the
 REST API's `{"b64": ...}` works) and returns `words`, `confidences`, `top_words` and
@@ -10,7 +10,7 @@ in [0, 1], their true `widths` and `source_widths` (their widths before the call
 resized them, for `char_x_ranges`; the same as `widths` gives positions in the images
 fed), for callers that decode images themselves. Signatures `logits` and `images:logits`
 return the per-frame `log_probs` and `frame_lengths`, for tools that decode on their own.
-`assets.extra/tf_crnn.json` carries the alphabet and input settings.
+`assets.extra/tf_crnn.json` carries the alphabet and input settings (tf_crnn/model_files.py).
 
 The graph computes in float32 whatever precision the model was trained in (bfloat16 is
 slow on CPUs that emulate it; see tf_crnn/precision.py), unless the config's
@@ -19,72 +19,13 @@ slow on CPUs that emulate it; see tf_crnn/precision.py), unless the config's
     python export_model.py runs/crnn --output_dir exports/crnn [--checkpoint PATH] [--decoder beam]
 """
 
-import argparse
-import os
-import sys
 import tempfile
 
 from tf_crnn.config import EXPORT_PRECISIONS
-from tf_crnn.errors import ConfigError, exit_on_user_error
+from tf_crnn.errors import ConfigError
+from tf_crnn.model_files import write_metadata
 
 IMAGE_SIGNATURE = "images"
-METADATA = "tf_crnn.json"
-
-
-def write_metadata(config, folder: str) -> dict:
-    """Writes what tools need to use an export without its model dir (alphabet, input
-    size, decoder, what the graph computes in) to `folder/tf_crnn.json`; returns the
-    `assets_extra` that copies it into each SavedModel's `assets.extra/` (TF Serving
-    ignores that folder)."""
-    import json
-
-    metadata = {
-        "alphabet": list(config.alphabet),
-        "unknown_token": config.unknown_token if config.unknown_label_policy == "unknown" else None,
-        "image_height": config.image_height,
-        "channels": config.channels,
-        "min_image_width": config.min_image_width,
-        "max_image_width": config.max_image_width,
-        "decoder": config.decoder,
-        "beam_width": config.beam_width,
-        "top_paths": config.top_paths,
-        "backbone": config.backbone,
-        "width_multiplier": config.width_multiplier,
-        "conv_channels": config.conv_channels,
-        "lstm_units": config.lstm_units,
-        "spatial_transformer": config.spatial_transformer,
-        "lowercase_labels": config.lowercase_labels,
-        # The serving graph's arithmetic (the model_fn builds it in export_precision), and
-        # the training's, which the checkpoint's weights came from.
-        "precision": config.export_precision,
-        "training_precision": config.precision,
-    }
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, METADATA)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(metadata, handle, indent=2, ensure_ascii=False)
-    os.replace(path + ".tmp", path)
-    return {METADATA: path}
-
-
-def saved_model_versions(base: str) -> list:
-    """Numbered subfolders of `base` holding a SavedModel, oldest first (TF Serving's base
-    path layout, which export_saved_model writes)."""
-    if not os.path.isdir(base):
-        return []
-    numbered = sorted((d for d in os.listdir(base) if d.isdigit()), key=int)
-    return [os.path.join(base, d) for d in numbered if os.path.isfile(os.path.join(base, d, "saved_model.pb"))]
-
-
-def read_metadata(saved_model_dir: str) -> dict:
-    """The tf_crnn.json of an export (see write_metadata)."""
-    import json
-
-    path = os.path.join(saved_model_dir, "assets.extra", METADATA)
-    if not os.path.isfile(path):
-        raise ConfigError(f"{saved_model_dir} has no assets.extra/{METADATA}: was it exported by tf_crnn?")
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def serving_input_receiver_fn(config):
@@ -136,7 +77,7 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
     """
 
     from tf_crnn.config import read_resolved
-    from tf_crnn.train import make_estimator
+    from tf_crnn.model.estimator import make_estimator
 
     config = read_resolved(model_dir)
     config.model_dir = model_dir
@@ -155,30 +96,3 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
         path = estimator.export_saved_model(output_dir, serving_input_receiver_fn(config), assets_extra=assets,
                                             checkpoint_path=checkpoint)
     return path.decode() if isinstance(path, bytes) else path
-
-
-@exit_on_user_error
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python export_model.py",
-                                     description="Export a trained model dir to a serving SavedModel.")
-    parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
-    parser.add_argument("--output_dir", required=True,
-                        help="model base path; the SavedModel goes to a numbered version folder inside it")
-    parser.add_argument("--checkpoint", default=None, help="checkpoint prefix (default: the latest)")
-    parser.add_argument("--decoder", choices=("greedy", "beam"), default=None, help="default: as trained")
-    parser.add_argument("--beam_width", type=int, default=None)
-    parser.add_argument("--top_paths", type=int, default=None,
-                        help="alternative readings in top_words (0: none, and a greedy graph runs no beam search)")
-    parser.add_argument("--precision", choices=EXPORT_PRECISIONS, default=None,
-                        help="what the serving graph computes in (default: the config's export_precision, "
-                             "float32 unless set); mixed_bfloat16 is fast only on CPUs with AVX512-BF16 or AMX")
-    args = parser.parse_args(argv)
-    if not os.path.isdir(args.model_dir):
-        raise ConfigError(f"model dir not found: {args.model_dir}")
-    path = export_saved_model(args.model_dir, args.output_dir, args.checkpoint, args.decoder,
-                              args.beam_width, args.top_paths, args.precision)
-    print(path)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

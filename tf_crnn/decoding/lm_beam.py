@@ -6,9 +6,9 @@ beam search does, but a prefix's score is
     log p_ctc(prefix | frames) + weight * log p_lm(prefix) + bonus * len(prefix)
 
 and a finished reading also pays weight * log p_lm(end of word | reading). The language
-model (tf_crnn/char_lm.py) moves the network's near misses ("atrways", "califobnia") to
+model (tf_crnn/decoding/char_lm.py) moves the network's near misses ("atrways", "califobnia") to
 the words they should be, while any string stays reachable: this is lexicon-free
-decoding, unlike tf_crnn/lexicon.py. The bonus balances the language model's cost per
+decoding, unlike tf_crnn/decoding/lexicon.py. The bonus balances the language model's cost per
 character, which would otherwise favour dropping letters. `weight` and `bonus` (and the
 language model's order) are chosen on rendered validation words
 (scripts/tune_language_model.py), never on the benchmarks.
@@ -23,8 +23,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from tf_crnn.lexicon import ctc_log_likelihoods
-from tf_crnn.numpy_decode import LOG_ZERO, log_sum_exp
+from tf_crnn.decoding.lexicon import ctc_log_likelihoods
+from tf_crnn.decoding.numpy_ctc import LOG_ZERO, log_sum_exp
 
 # Chosen on rendered validation words whose labels the language model never saw
 # (scripts/tune_language_model.py, benchmarks/results/lm_tuning.json).

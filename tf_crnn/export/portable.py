@@ -3,31 +3,30 @@
 The SavedModel reads images of any width and decodes inside TensorFlow; neither
 survives a trip to the builtin-only runtimes. The core keeps what they can run:
 
-- the CRNN of tf_crnn/network.py itself (the same class and call, weights restored
+- the CRNN of tf_crnn/model/network.py itself (the same class and call, weights restored
   from the model dir's Estimator checkpoint), with its LSTMs unrolled over a fixed
   number of frames, so no while loop or TensorList op is left to convert;
 - inputs `images` [batch, image_height, width, channels] float in [0, 1] and `widths`
   [batch] int32, each image's true width before padding. The widths keep the padding
   out of the LSTMs exactly as in training, so an image no wider than `width` gets the
   SavedModel's logits on its frames;
-- output `logits` [batch, width / 4, classes] (the CTC blank last); decoding is
-  tf_crnn/numpy_decode.py.
+- output `logits` [batch, width / FRAME_WIDTH, classes] (the CTC blank last); decoding is
+  tf_crnn/decoding/numpy_ctc.py.
 
 Images are prepared as in training (tf_crnn/data/preprocess.py): scaled to the model's
 height keeping the aspect ratio, then padded to `width`; one that would come out wider
 is squeezed to `width`, which is where the core can read worse than the SavedModel.
 """
 
-import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 
+from tf_crnn.config import FRAME_WIDTH
 from tf_crnn.errors import ConfigError
+from tf_crnn.model_files import export_metadata
 
 LOGITS = "logits"
-METADATA = "tf_crnn.json"
 
 
 def load_model_config(model_dir: str):
@@ -41,8 +40,9 @@ def load_model_config(model_dir: str):
 
 def check_width(config, width: int) -> None:
     """The fixed width must give whole frames and lie where preprocessing can produce images."""
-    if width % 4:
-        raise ConfigError(f"--width {width} is not a multiple of 4 (the network emits one frame per 4 pixels)")
+    if width % FRAME_WIDTH:
+        raise ConfigError(f"--width {width} is not a multiple of {FRAME_WIDTH} (the network emits one frame per "
+                          f"{FRAME_WIDTH} pixels)")
     if not config.min_image_width <= width <= config.max_image_width:
         raise ConfigError(f"--width {width} is outside the model's image widths "
                           f"[{config.min_image_width}, {config.max_image_width}] (min/max_image_width)")
@@ -96,7 +96,7 @@ def build_unrolled_network(config, num_classes: int):
     """build_network's CRNN in float32 with every recurrent layer unrolled (checked)."""
     import tensorflow as tf
 
-    from tf_crnn.network import build_network
+    from tf_crnn.model.network import build_network
 
     network = build_network(config, num_classes, precision="float32", unroll=True)
     looping = [layer.name for layer in network.submodules
@@ -152,8 +152,7 @@ def build_core(model_dir: str, width: int, checkpoint: str = None) -> Core:
     import tensorflow as tf  # only now: bad input is reported without the wait for TensorFlow
 
     from tf_crnn.alphabet import for_config
-
-    from tf_crnn.export import find_checkpoint
+    from tf_crnn.export.saved_model import find_checkpoint
 
     checkpoint = find_checkpoint(model_dir, checkpoint)
     alphabet = for_config(config)
@@ -167,28 +166,12 @@ def build_core(model_dir: str, width: int, checkpoint: str = None) -> Core:
 
 
 def portable_metadata(config, width: int) -> dict:
-    """The export metadata (tf_crnn/export.py's, one definition) plus the core's fixed width."""
-    from tf_crnn.export import write_metadata
-
-    with tempfile.TemporaryDirectory() as scratch:
-        with open(write_metadata(config, scratch)[METADATA], encoding="utf-8") as handle:
-            metadata = json.load(handle)
+    """The export metadata (tf_crnn/model_files.py's, one definition) plus the core's fixed width."""
+    metadata = export_metadata(config)
     # The core is always built in float32 (build_unrolled_network), whatever export_precision says.
-    metadata.update(width=width, frames=width // 4, inputs=["images", "widths"], outputs=[LOGITS],
+    metadata.update(width=width, frames=width // FRAME_WIDTH, inputs=["images", "widths"], outputs=[LOGITS],
                     precision="float32")
     return metadata
-
-
-def write_portable_metadata(metadata: dict, path: str) -> None:
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(metadata, handle, indent=2, ensure_ascii=False)
-    os.replace(path + ".tmp", path)
-
-
-def alphabet_from_metadata(metadata: dict):
-    from tf_crnn.alphabet import Alphabet
-
-    return Alphabet(metadata["alphabet"], metadata.get("unknown_token"))
 
 
 class FixedWidthInputs:
@@ -218,7 +201,7 @@ class FixedWidthInputs:
 
     def __call__(self, encoded, with_source_widths: bool = False):
         """(images float32 [batch, height, width, channels], widths int32 [batch]) as numpy,
-        plus the decoded widths (for numpy_decode.decode's x ranges) when asked.
+        plus the decoded widths (for numpy_ctc.decode's x ranges) when asked.
 
         Raises tf.errors.InvalidArgumentError when an image does not decode.
         """

@@ -1,6 +1,6 @@
 """The CRNN network (Shi, Bai and Yao, 2015): conv stack -> bidirectional LSTMs -> per-frame logits.
 
-The conv stack (`backbone`: the paper's `vgg`, or `mobilenet_v3`, tf_crnn/backbones.py)
+The conv stack (`backbone`: the paper's `vgg`, or `mobilenet_v3`, tf_crnn/model/backbones.py)
 turns an image of height H into a sequence of W/4 frames; each frame sees a vertical
 slice of the word. Two bidirectional LSTMs
 read the sequence, with a linear projection between them as in the paper, and a dense
@@ -10,13 +10,14 @@ sizes this is about 8.3M parameters.
 
 import tensorflow as tf
 
-from tf_crnn.backbones import WIDTH_REDUCTION, MobileNetV3Text, run_vgg, vgg_layers, zero_beyond
-from tf_crnn.stn import SpatialTransformer
+from tf_crnn.config import FRAME_WIDTH
+from tf_crnn.model.backbones import MobileNetV3Text, run_vgg, vgg_layers, zero_beyond
+from tf_crnn.model.stn import SpatialTransformer
 
 
 def sequence_lengths(widths: tf.Tensor) -> tf.Tensor:
     """Frames the network emits for images of these true widths ('same' pooling rounds up)."""
-    return (tf.cast(widths, tf.int32) + WIDTH_REDUCTION - 1) // WIDTH_REDUCTION
+    return (tf.cast(widths, tf.int32) + FRAME_WIDTH - 1) // FRAME_WIDTH
 
 
 class BidirectionalLSTM(tf.keras.layers.Layer):

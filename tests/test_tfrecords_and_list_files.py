@@ -1,3 +1,6 @@
+"""TFRecords and list files: the schema round trip, atomic shards, the list reader's line
+splitting and numbering, and the converter's split, report and bad input."""
+
 import glob
 import json
 import os

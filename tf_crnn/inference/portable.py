@@ -1,0 +1,190 @@
+"""Portable forms that read image bytes: TFLite cores, ONNX cores and the bytes-in TFLite
+(Flex) model, each behind one `Reader` interface with the SavedModel as the reference.
+
+A core prepares images as in training (tf_crnn/export/portable.py's FixedWidthInputs),
+runs its runtime and decodes in numpy (tf_crnn/decoding/decoders.py, numpy engine); the
+Flex model decodes inside its own graph.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import List
+
+from tf_crnn.config import DECODERS
+from tf_crnn.errors import DataError
+from tf_crnn.model_files import METADATA, alphabet_from_metadata, read_onnx_metadata, read_tflite_metadata
+
+
+FORM_LABELS = {"fp32": "TFLite fp32", "fp16": "TFLite fp16", "int8": "TFLite int8", "flex": "TFLite flex (bytes in)"}
+
+
+def folder_size(path: str) -> int:
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
+
+
+def _tf_decode_errors():
+    import tensorflow as tf
+
+    return (tf.errors.InvalidArgumentError,)
+
+
+@dataclass
+class Reader:
+    """A loaded model: a label for the tables, its file, size and runtime, and how it reads images."""
+
+    label: str
+    path: str
+    size: int
+    runtime: str
+    decoders: tuple  # the decoders it can be evaluated with
+
+    def bad_image_errors(self) -> tuple:
+        """What `read` raises when an image does not decode (anything else is a real failure)."""
+        return _tf_decode_errors()
+
+    def read(self, encoded: List[bytes], decoder: str) -> List[str]:
+        raise NotImplementedError
+
+
+class SavedModelReader(Reader):
+    """The reference: the export's `logits` signature and TensorFlow's decoders (as tf_crnn.evaluate)."""
+
+    def __init__(self, path: str, beam_width: int = None):
+        from tf_crnn.inference.saved_model import LogitsModel
+
+        self.model = LogitsModel(path)
+        self.beam_width = beam_width or self.model.metadata.get("beam_width", 10)
+        super().__init__("SavedModel", self.model.path, folder_size(self.model.path), "TensorFlow", DECODERS)
+
+    def read(self, encoded, decoder):
+        log_probs, lengths = self.model.logits(encoded)
+        return self.model.decode(log_probs, lengths, decoder, self.beam_width)
+
+
+class CoreReader(Reader):
+    """A portable core: training preprocessing to the fixed width, the runtime, numpy decoding."""
+
+    def __init__(self, label, path, runtime, metadata, beam_width=None, inputs=None):
+        """`inputs`: preprocessors by input size, shared between cores (tracing one takes seconds)."""
+        from tf_crnn.export.portable import FixedWidthInputs
+
+        super().__init__(f"{label} ({metadata['width']} px)", path, folder_size(path), runtime, DECODERS)
+        self.metadata = metadata
+        self.alphabet = alphabet_from_metadata(metadata)
+        self.beam_width = beam_width or metadata.get("beam_width", 10)
+        inputs = {} if inputs is None else inputs
+        key = (metadata["image_height"], metadata["channels"], metadata["min_image_width"], metadata["width"])
+        if key not in inputs:
+            inputs[key] = FixedWidthInputs(metadata)
+        self.prepare = inputs[key]
+
+    def logits(self, images, widths):
+        raise NotImplementedError
+
+    def read(self, encoded, decoder):
+        from tf_crnn.decoding import numpy_ctc
+        from tf_crnn.decoding.decoders import decode_words
+
+        images, widths = self.prepare(encoded)
+        log_probs = numpy_ctc.log_softmax(self.logits(images, widths))
+        return decode_words(decoder, log_probs, numpy_ctc.frame_counts(widths), self.alphabet, self.beam_width,
+                            engine="numpy")
+
+
+def _interpreter(path: str, threads: int, runtime: str):
+    if runtime == "ai-edge-litert":
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise DataError("--tflite_runtime ai-edge-litert: the package is not installed "
+                            "(pip install -e .[tflite])") from None
+    else:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    try:
+        return Interpreter(model_path=path, num_threads=threads)
+    except ValueError as err:
+        raise DataError(f"{path}: not a TFLite model ({err})") from None
+
+
+class TFLiteCoreReader(CoreReader):
+    def __init__(self, label, path, metadata, threads, runtime="tensorflow", beam_width=None, inputs=None):
+        super().__init__(label, path, f"TFLite ({runtime})", metadata, beam_width, inputs)
+        self.runner = _interpreter(path, threads, runtime).get_signature_runner()
+
+    def logits(self, images, widths):
+        return self.runner(images=images, widths=widths)["logits"]
+
+
+class OnnxCoreReader(CoreReader):
+    def __init__(self, path, threads, beam_width=None, inputs=None):
+        try:
+            import onnxruntime
+        except ImportError:
+            raise DataError(f"{path}: evaluating ONNX models needs onnxruntime (pip install -e .[onnx])") from None
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types for unreadable files
+            raise DataError(f"{path}: not an ONNX model ({str(err).splitlines()[0]})") from None
+        super().__init__("ONNX fp32", path, "ONNX Runtime", read_onnx_metadata(self.session), beam_width, inputs)
+
+    def logits(self, images, widths):
+        return self.session.run(["logits"], {"images": images, "widths": widths})[0]
+
+
+class FlexReader(Reader):
+    """The bytes-in TFLite model: its own in-graph decoder, as exported."""
+
+    def __init__(self, path, metadata, threads):
+        self.decoder = metadata.get("decoder", "greedy")
+        super().__init__(FORM_LABELS["flex"], path, folder_size(path), "TFLite (tensorflow, Flex)",
+                         (f"{self.decoder} (in graph)",))
+        self.runner = _interpreter(path, threads, "tensorflow").get_signature_runner()
+
+    def bad_image_errors(self):
+        return (RuntimeError,)  # the Flex delegate reports TensorFlow's decode errors so
+
+    def read(self, encoded, decoder):
+        import numpy as np
+
+        words = self.runner(images=np.array(encoded, dtype=object))["words"]
+        return [word.decode("utf-8") for word in words]
+
+
+def tflite_reader(path, threads, runtime, beam_width, inputs):
+    metadata = read_tflite_metadata(path)
+    form = {name: form for form, name in metadata.get("files", {}).items()}.get(os.path.basename(path))
+    if form == "flex":
+        return FlexReader(path, metadata, threads)
+    label = FORM_LABELS.get(form, f"TFLite {os.path.basename(path)}")
+    reader = TFLiteCoreReader(label, path, metadata, threads, runtime, beam_width, inputs)
+    if tuple(reader.runner.get_input_details()["images"]["shape"][1:3]) != (metadata["image_height"],
+                                                                             metadata["width"]):
+        raise DataError(f"{path}: its input size does not match {os.path.dirname(path) or '.'}/tf_crnn.json "
+                        "(converted with another --width?)")
+    return reader
+
+
+def open_models(paths: List[str], threads: int, runtime: str, beam_width: int = None) -> List[Reader]:
+    """Each path as a reader; a tflite_convert folder gives all the models it lists."""
+    models, inputs = [], {}
+    for path in paths:
+        if not os.path.exists(path):
+            raise DataError(f"model not found: {path}")
+        if os.path.isdir(path) and os.path.isfile(os.path.join(path, METADATA)):
+            files = read_tflite_metadata(os.path.join(path, METADATA)).get("files", {})
+            models.extend(tflite_reader(os.path.join(path, name), threads, runtime, beam_width, inputs)
+                          for name in files.values())
+        elif path.endswith(".tflite"):
+            models.append(tflite_reader(path, threads, runtime, beam_width, inputs))
+        elif path.endswith(".onnx"):
+            models.append(OnnxCoreReader(path, threads, beam_width, inputs))
+        else:
+            models.append(SavedModelReader(path, beam_width))
+    return models
