@@ -1,0 +1,87 @@
+"""Scores of a set's readings: exact and alphanumeric word accuracy (the benchmarks'
+lexicon-free, case-insensitive protocol), normalized edit distance and CER, words/s; the
+markdown table and the files `python -m tf_crnn.evaluate` writes."""
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+from tf_crnn.model.metrics import levenshtein, normalize_alnum
+
+
+@dataclass
+class SetResult:
+    name: str
+    decoder: str
+    samples: int
+    unreadable: int
+    word_accuracy: float
+    alnum_word_accuracy: float
+    normalized_edit_distance: float
+    cer: float
+    words_per_second: float
+    errors: List[Tuple[str, str, str, float]] = field(default_factory=list, repr=False)
+
+    def summary(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "errors"}
+
+
+def score(name, decoder, samples, predictions, seconds) -> SetResult:
+    exact = alnum = 0
+    normalized_distance = 0.0
+    edits = characters = 0
+    errors = []
+    for (source, _, label), predicted in zip(samples, predictions):
+        text = predicted or ""
+        text_norm, label_norm = normalize_alnum(text), normalize_alnum(label)
+        distance = levenshtein(text_norm, label_norm)
+        exact += text == label
+        alnum += text_norm == label_norm
+        normalized_distance += distance / max(len(text_norm), len(label_norm), 1)
+        edits += distance
+        characters += len(label_norm)
+        if text != label:
+            errors.append((source, label, text if predicted is not None else "<unreadable image>", 0.0))
+    count = len(samples)
+    return SetResult(
+        name=name, decoder=decoder, samples=count, unreadable=sum(p is None for p in predictions),
+        word_accuracy=exact / count, alnum_word_accuracy=alnum / count,
+        normalized_edit_distance=normalized_distance / count, cer=edits / max(characters, 1),
+        words_per_second=count / seconds if seconds else 0.0, errors=errors,
+    )
+
+
+def set_name(path: str) -> str:
+    """IIIT5K/labels.tsv -> IIIT5K; IC13/labels_857.tsv -> IC13/labels_857."""
+    folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return folder if stem == "labels" else f"{folder}/{stem}"
+
+
+def markdown_table(results: List[SetResult]) -> str:
+    lines = ["| set | decoder | samples | unreadable | exact word acc. | alnum word acc. (case-insens.) "
+             "| norm. edit dist. | CER | words/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.name} | {r.decoder} | {r.samples} | {r.unreadable} | {r.word_accuracy:.1%} | "
+                     f"{r.alnum_word_accuracy:.1%} | "
+                     f"{r.normalized_edit_distance:.3f} | {r.cer:.3f} | {r.words_per_second:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(results: List[SetResult], output_dir: str, saved_model: str, errors_csv: bool) -> None:
+    os.makedirs(output_dir, exist_ok=True)
+    table = markdown_table(results)
+    with open(os.path.join(output_dir, "evaluation.md"), "w", encoding="utf-8") as handle:
+        handle.write(f"Model: `{saved_model}`\n\n{table}")
+    with open(os.path.join(output_dir, "evaluation.json"), "w", encoding="utf-8") as handle:
+        json.dump({"saved_model": saved_model, "results": [r.summary() for r in results]}, handle, indent=2)
+    if errors_csv:
+        with open(os.path.join(output_dir, "errors.csv"), "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["set", "decoder", "path", "truth", "prediction"])
+            for r in results:
+                for source, truth, predicted, _ in r.errors:
+                    writer.writerow([r.name, r.decoder, source, truth, predicted])
