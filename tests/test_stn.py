@@ -44,8 +44,10 @@ def test_model_with_transformer_learns_rotated_and_skewed_words(tmp_path):
     (images / "list.txt").write_text("".join(lines), encoding="utf-8")
     convert.convert(convert.parse_args([str(images / "list.txt"), "--output_dir", str(tmp_path / "shards"),
                                         "--prefix", "tiny", "--val_ratio", "0.2", "--workers", "1"]))
+    # At the tiny model's 0.003 the transformer learned on AVX-512 but not with AVX2 kernels
+    # (46 of 240 read; 2026-12-04); at 0.002 both read all 240.
     fields = tiny_model_fields(tmp_path, spatial_transformer=True, train_steps=700, save_checkpoints_steps=700,
-                               learning_rate_schedule="cosine", decay_steps=700, decay_rate=0.05)
+                               learning_rate_schedule="cosine", decay_steps=700, decay_rate=0.05, learning_rate=0.002)
     run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields), check=True, timeout=900)
     export = max(glob.glob(str(tmp_path / "model" / "export" / "latest" / "*")))
     rows = json.loads(run_module("tf_crnn.predict", export, images, "--json", check=True).stdout)
