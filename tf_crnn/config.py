@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from tf_crnn.errors import ConfigError
-from tf_crnn.model_files import RESOLVED_CONFIG as RESOLVED_NAME, resolve_source
+from tf_crnn.model_files import RESOLVED_CONFIG as RESOLVED_NAME, resolve_source, write_json
 from tf_crnn.precision import cpu_has_bfloat16, resolve_precision  # noqa: F401 (kept importable from here)
 
 OPTIMIZERS = ("adam", "adadelta", "sgd")
@@ -326,12 +326,7 @@ def config_from_dict(data: dict) -> Config:
 
 def write_resolved(config: Config, model_dir: str) -> None:
     """Writes the resolved config into the model dir, atomically."""
-    os.makedirs(model_dir, exist_ok=True)
-    target = os.path.join(model_dir, RESOLVED_NAME)
-    tmp = target + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(config.to_dict(), handle, indent=2, ensure_ascii=False)
-    os.replace(tmp, target)
+    write_json(config.to_dict(), os.path.join(model_dir, RESOLVED_NAME))
 
 
 def read_resolved(model_dir: str) -> Config:
