@@ -1,4 +1,4 @@
-"""docs/training.md's "Fine-tune on your own data" runs as written (smaller: fewer crops and steps)."""
+"""The README's "Fine-tune on your own data" runs as written (smaller: fewer crops and steps)."""
 
 import json
 import os
@@ -16,7 +16,7 @@ SHORTER = {"train_steps": 40, "save_checkpoints_steps": 40, "warmup_steps": 10}
 
 def walkthrough_blocks():
     """The section's fenced blocks: (language, text), in order."""
-    with open(os.path.join(REPO, "docs", "training.md"), encoding="utf-8") as handle:
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
         text = handle.read()
     section = text[text.index(SECTION):]
     section = section[:section.index("\n#", len(SECTION))]
