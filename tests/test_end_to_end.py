@@ -48,6 +48,17 @@ def test_training_writes_checkpoints_summaries_and_exports(trained_tiny):
     assert glob.glob(str(model / "eval" / "events.out.tfevents.*"))
     assert glob.glob(str(model / "export" / "latest" / "*" / "saved_model.pb"))
     assert glob.glob(str(model / "export" / "best" / "*" / "saved_model.pb"))
+    # The best export of the final evaluation is a whole copy of the latest exporter's export
+    # of the same checkpoint (same version name, same files), not a second export.
+    with open(model / "export" / "best" / "best.json", encoding="utf-8") as handle:
+        best = json.load(handle)["export"]
+    latest = model / "export" / "latest" / os.path.basename(best)
+
+    def files(folder):
+        return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
+
+    assert files(best) == files(latest) and "saved_model.pb" in files(best)
+    assert not glob.glob(str(model / "export" / "best" / "temp-*"))
     with open(model / "config.json", encoding="utf-8") as handle:
         assert json.load(handle)["alphabet"] == list(LOWER_ALNUM)
     import tensorflow as tf

@@ -93,7 +93,7 @@ def train_and_evaluate(config):
 
     from tf_crnn.data.check import check_training_data
     from tf_crnn.data.input import make_input_fn
-    from tf_crnn.export.exporters import BestExporter
+    from tf_crnn.export.exporters import BestExporter, LatestExporter
     from tf_crnn.export.saved_model import serving_input_receiver_fn
     from tf_crnn.model.estimator import make_estimator
     from tf_crnn.model_files import write_metadata
@@ -125,10 +125,9 @@ def train_and_evaluate(config):
     estimator = make_estimator(config, warm_start=warm_start)
     receiver = serving_input_receiver_fn(config)
     assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata")) if exports_here else None
-    exporters = [
-        tf.estimator.LatestExporter("latest", receiver, assets_extra=assets, exports_to_keep=config.keep_checkpoint_max),
-        BestExporter("best", receiver, metric="word_accuracy", exports_to_keep=1, assets_extra=assets),
-    ]
+    latest = LatestExporter("latest", receiver, assets_extra=assets, exports_to_keep=config.keep_checkpoint_max)
+    exporters = [latest, BestExporter("best", receiver, metric="word_accuracy", exports_to_keep=1,
+                                      assets_extra=assets, latest=latest)]
     train_spec = tf.estimator.TrainSpec(make_input_fn(config, train_files, training=True), max_steps=config.train_steps)
     eval_spec = tf.estimator.EvalSpec(
         make_input_fn(config, eval_files, training=False),
