@@ -16,6 +16,7 @@ character of the charset occurs, including ones no word has (digits, punctuation
 accents).
 """
 
+import bisect
 import functools
 import string
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -158,14 +159,14 @@ class WordSampler:
             self.buckets = _words_by_length(self.charset, min_len, max_len)
             self.common_words, self.common_cdf = _common_words(self.charset, min_len, max_len)
         self.word_lengths = sorted(self.buckets)
-        self.word_length_p = length_prior(self.word_lengths) if self.buckets else None
+        self.word_length_cdf = _cdf(length_prior(self.word_lengths)) if self.buckets else None
         self.string_lengths = list(range(min_len, max_len + 1))
-        self.string_length_p = length_prior(self.string_lengths)
-        self.kind_p = self._kind_probabilities(digit_fraction, random_fraction)
+        self.string_length_cdf = _cdf(length_prior(self.string_lengths))
+        self.kind_cdf = _cdf(self._kind_probabilities(digit_fraction, random_fraction))
 
     def sample(self) -> str:
         """One label."""
-        kind = self.rng.choice(3, p=self.kind_p)
+        kind = _draw(self.rng, self.kind_cdf)
         if kind == 0:
             return self._dictionary_word()
         if kind == 1:
@@ -178,7 +179,7 @@ class WordSampler:
         with a punctuation mark the charset lacks beside it (see `_UNLABELLED_MARK_FRACTION`)."""
         text = label
         if not self.case_sensitive:
-            style = _CASE_STYLES[self.rng.choice(len(_CASE_STYLES), p=_CASELESS_DISPLAY_STYLE_P)]
+            style = _CASE_STYLES[_draw(self.rng, _CASELESS_DISPLAY_STYLE_CDF)]
             text = _apply_case(label, style, self.rng)
         return self._maybe_add_unlabelled_mark(text)
 
@@ -221,13 +222,13 @@ class WordSampler:
             index = min(int(np.searchsorted(self.common_cdf, self.rng.random(), side="right")), len(self.common_words) - 1)
             word = self.common_words[index]
         else:
-            length = self.word_lengths[self.rng.choice(len(self.word_lengths), p=self.word_length_p)]
+            length = self.word_lengths[_draw(self.rng, self.word_length_cdf)]
             bucket = self.buckets[length]
             word = bucket[self.rng.integers(len(bucket))]
         return self._maybe_punctuate(self._fit_case(word))
 
     def _random_string(self, alphabet: str) -> str:
-        length = self.string_lengths[self.rng.choice(len(self.string_lengths), p=self.string_length_p)]
+        length = self.string_lengths[_draw(self.rng, self.string_length_cdf)]
         text = "".join(alphabet[i] for i in self.rng.integers(len(alphabet), size=length))
         return self._fit_case(text)
 
@@ -238,7 +239,7 @@ class WordSampler:
             return text
         style = "lower"
         if self.case == "mixed":
-            style = _CASE_STYLES[self.rng.choice(len(_CASE_STYLES), p=_MIXED_LABEL_STYLE_P)]
+            style = _CASE_STYLES[_draw(self.rng, _MIXED_LABEL_STYLE_CDF)]
         styled = _apply_case(text, style, self.rng)
         return "".join(
             new if new in self.charset else old if old in self.charset else old.swapcase()
@@ -251,6 +252,24 @@ class WordSampler:
             return word
         mark = self.punctuation[self.rng.integers(len(self.punctuation))]
         return word + mark if self.rng.random() < 0.7 else mark + word
+
+
+def _cdf(p) -> List[float]:
+    """The normalised cumulative sum that `Generator.choice(n, p=p)` builds on every call,
+    built once: drawing a label made thousands of those calls per second."""
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    return cdf.tolist()
+
+
+def _draw(rng: np.random.Generator, cdf: List[float]) -> int:
+    """An index drawn with the probabilities behind `cdf`: what `rng.choice(len(cdf), p=p)`
+    returns, from the same one uniform number, so a seed gives the labels it always gave."""
+    return bisect.bisect_right(cdf, rng.random())
+
+
+_MIXED_LABEL_STYLE_CDF = _cdf(_MIXED_LABEL_STYLE_P)
+_CASELESS_DISPLAY_STYLE_CDF = _cdf(_CASELESS_DISPLAY_STYLE_P)
 
 
 def _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fraction):
