@@ -23,6 +23,11 @@ import tensorflow as tf
 RECORD = "best.json"
 
 
+def _text(path):
+    """Estimator export paths come back as bytes; everything here joins and prints them as str."""
+    return path.decode() if isinstance(path, bytes) else path
+
+
 class LatestExporter(tf.estimator.LatestExporter):
     """tf.estimator's LatestExporter that remembers its last export, for the best exporter to copy."""
 
@@ -32,7 +37,7 @@ class LatestExporter(tf.estimator.LatestExporter):
 
     def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
         path = super().export(estimator, export_path, checkpoint_path, eval_result, is_the_final_export)
-        self.last_export = (checkpoint_path, path.decode() if isinstance(path, bytes) else path) if path else None
+        self.last_export = (checkpoint_path, _text(path)) if path else None
         return path
 
 
@@ -69,9 +74,8 @@ class BestExporter(tf.estimator.Exporter):
             return None
         path = self._copy_of_latest(export_path, checkpoint_path)
         if path is None:
-            path = estimator.export_saved_model(export_path, self._receiver_fn, assets_extra=self._assets_extra,
-                                                checkpoint_path=checkpoint_path)
-            path = path.decode() if isinstance(path, bytes) else path
+            path = _text(estimator.export_saved_model(export_path, self._receiver_fn,
+                                                      assets_extra=self._assets_extra, checkpoint_path=checkpoint_path))
         record = {self._metric: value, "global_step": int(eval_result.get("global_step", 0)),
                   "checkpoint": checkpoint_path, "export": path}
         tmp = os.path.join(export_path, RECORD + ".tmp")
