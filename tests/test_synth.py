@@ -91,6 +91,18 @@ def test_marks_outside_the_charset_are_drawn_beside_words_but_never_labelled():
     assert all(with_marks.display_form("599") == "599" for _ in range(500))
 
 
+def test_draws_are_those_of_generator_choice_so_a_seed_keeps_its_labels():
+    """The sampler draws from cumulative sums built once; each draw must be the index
+    Generator.choice(n, p=p) gives for the same seed, from the same one uniform number."""
+    from tf_crnn.synth.words import _cdf, _draw
+
+    for p in ([0.85, 0.1, 0.05], [0.4, 0.3, 0.25, 0.05], [0.45, 0.2, 0.35, 0.0], np.arange(1, 19) / 171.0):
+        ours, numpys = np.random.default_rng(3), np.random.default_rng(3)
+        cdf = _cdf(p)
+        assert [_draw(ours, cdf) for _ in range(5000)] == [int(numpys.choice(len(p), p=p)) for _ in range(5000)]
+        assert ours.random() == numpys.random()  # the streams stay in step
+
+
 def test_bad_sampler_settings_are_config_errors():
     with pytest.raises(ConfigError):
         WordSampler(LOWER, np.random.default_rng(0), min_len=5, max_len=2)
