@@ -21,6 +21,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# `make test` runs two workers, each starting TensorFlow processes one after another. Each
+# process would otherwise size its thread pool for every core of the machine, and two such
+# pools on two cores preempt each other; one share of the cores per worker is about 7%
+# faster over the suite (docs/BENCHMARKS.md). Subprocesses inherit the variable.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "TF_NUM_INTRAOP_THREADS" not in os.environ:
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(_share)
 LOWER_ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
 # What makes a test slow: a trained model (made once per run, but minutes the first time)
 # or a file whose tests train, resume, or run the recipe's and the walk-through's commands.

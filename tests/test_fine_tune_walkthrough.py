@@ -1,4 +1,4 @@
-"""The README's "Fine-tune on your own data" runs as written (smaller: fewer crops and steps)."""
+"""The README's "Fine-tune on your own data" runs as written (smaller: fewer crops, steps and images a step)."""
 
 import json
 import os
@@ -11,7 +11,7 @@ from conftest import REPO
 
 SECTION = "## Fine-tune on your own data"
 SMALLER = {"--count 3000": "--count 160"}
-SHORTER = {"train_steps": 40, "save_checkpoints_steps": 40, "warmup_steps": 10}
+SHORTER = {"train_steps": 40, "save_checkpoints_steps": 40, "warmup_steps": 10, "batch_size": 16}
 
 
 def walkthrough_blocks():
@@ -56,9 +56,10 @@ def test_the_fine_tune_walkthrough_runs_as_written(tmp_path):
     assert len(rows) == 160 and all(len(row.split("\t")) == 3 for row in rows)
     version = exported.stdout.strip().splitlines()[-1]
     assert os.path.isfile(os.path.join(tmp_path, version, "saved_model.pb"))  # relative to the cwd, or absolute
-    # Forty steps of fine-tuning already read many of the handwritten numbers the shipped
-    # model has never seen; the held-out accuracy is in the model dir's evaluation.
+    # Forty steps of 16 already read most of the handwritten numbers the shipped model has
+    # never seen (139 of 160, emulated AVX2, 2026-12-04); the held-out accuracy is in the
+    # model dir's evaluation.
     labels = dict(line.split("\t") for line in (tmp_path / "my_crops" / "labels.tsv").read_text().splitlines())
     read = dict(row.split("\t")[:2] for row in rows)
     correct = sum(read[os.path.join("my_crops", path)] == label for path, label in labels.items())
-    assert correct / len(labels) >= 0.3, correct
+    assert correct / len(labels) >= 0.5, correct
