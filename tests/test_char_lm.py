@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tf_crnn.alphabet import Alphabet
+from tf_crnn.decoding import char_lm
 from tf_crnn.decoding.char_lm import CharNgramModel, english_texts, load_language_model, read_texts
 from tf_crnn.errors import DataError
 
@@ -66,3 +67,29 @@ def test_bad_settings_and_texts_are_named(tmp_path):
     blank.write_text("\n \n", encoding="utf-8")
     with pytest.raises(DataError, match="blank.txt: the language model text is empty"):
         read_texts(str(blank))
+
+
+def test_the_english_model_is_fitted_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    """Its counts are kept in the cache folder and read back; a damaged file is fitted
+    again and replaced; an empty TF_CRNN_CACHE keeps nothing."""
+    monkeypatch.setattr(char_lm, "ENGLISH_SAMPLES", 3000)  # a small text: the real one takes seconds
+    monkeypatch.setenv(char_lm.CACHE_ENV, str(tmp_path / "cache"))
+    fitted = load_language_model("english", ALPHABET)
+    [cached_file] = (tmp_path / "cache").iterdir()
+    assert cached_file.suffix == ".npz" and not [p for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp"]
+    fits = []
+    monkeypatch.setattr(CharNgramModel, "fit", classmethod(lambda cls, *a, **k: fits.append(1) or fitted))
+    read = load_language_model("english", ALPHABET)
+    assert not fits and read is not fitted and read.texts == fitted.texts == 3000
+    for history in ["", "st", "stre", "q9"]:
+        np.testing.assert_array_equal(read.next_log_probs(ALPHABET.encode(history)),
+                                      fitted.next_log_probs(ALPHABET.encode(history)))
+    # Another alphabet or order is another model.
+    load_language_model("english", ALPHABET, order=3)
+    assert len(fits) == 1
+    cached_file.write_bytes(cached_file.read_bytes()[:1000])  # a file cut short
+    load_language_model("english", ALPHABET)
+    assert len(fits) == 2 and load_language_model("english", ALPHABET) is not fitted and len(fits) == 2
+    monkeypatch.setenv(char_lm.CACHE_ENV, "")
+    load_language_model("english", Alphabet(list("abc")))
+    assert len(fits) == 3 and len(list((tmp_path / "cache").iterdir())) == 2

@@ -16,8 +16,17 @@ n-1 start marks and ends with an end mark, so the model knows how words begin an
 The n-grams are counted with numpy: each one is a base-B number (B = units + 2 marks),
 so counting is `np.unique` and a lookup is `np.searchsorted`. Distributions are
 computed for a history when it is first asked for and then kept.
+
+The built-in `english` model takes seconds to fit (a million labels drawn, then counted),
+and `predict --language_model english` would pay that at every call: its counts are kept
+in the user's cache folder after the first fit (`cache_folder`) and read back in a
+fraction of a second.
 """
 
+import hashlib
+import json
+import os
+import zipfile
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -29,6 +38,9 @@ DEFAULT_ORDER = 5  # chosen on rendered validation words: benchmarks/results/lm_
 ENGLISH = "english"  # the name of the built-in text: words as the renderer draws them
 ENGLISH_SAMPLES = 1_000_000
 ENGLISH_SEED = 20261127
+CACHE_ENV = "TF_CRNN_CACHE"  # the cache folder; set to an empty string, no cache
+_CACHE_FORMAT = 1
+_TABLE_FIELDS = ("codes", "counts", "contexts", "context_totals", "context_distinct")
 _MAX_CODE = 2**62
 
 
@@ -163,6 +175,69 @@ def read_texts(path: str) -> List[str]:
 
 
 def load_language_model(source: str, alphabet, order: int = DEFAULT_ORDER) -> CharNgramModel:
-    """A model fitted on a text file (one word a line), or on `english`, the built-in text."""
-    texts = english_texts(alphabet) if source == ENGLISH else read_texts(source)
-    return CharNgramModel.fit(texts, alphabet, order)
+    """A model fitted on a text file (one word a line), or on `english`, the built-in text
+    (from the cache folder when it was fitted before for this alphabet and order)."""
+    if source != ENGLISH:
+        return CharNgramModel.fit(read_texts(source), alphabet, order)
+    folder = cache_folder()
+    path = os.path.join(folder, f"char_lm-english-{_english_key(alphabet, order)}.npz") if folder else None
+    model = _read_cached(path, alphabet, order) if path else None
+    if model is None:
+        model = CharNgramModel.fit(english_texts(alphabet, ENGLISH_SAMPLES), alphabet, order)
+        if path:
+            _write_cached(model, path)
+    return model
+
+
+def cache_folder() -> Optional[str]:
+    """Where fitted models are kept between runs: $TF_CRNN_CACHE (empty: nowhere), else
+    $XDG_CACHE_HOME/tf_crnn, else ~/.cache/tf_crnn."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return configured or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tf_crnn")
+
+
+def _english_key(alphabet, order: int) -> str:
+    """Names what the built-in model's counts depend on: the alphabet, the order, the draw
+    (count, seed, the sampler's code) and the word lists it draws from."""
+    from importlib import metadata
+
+    from tf_crnn.synth import words
+
+    with open(words.__file__, "rb") as handle:
+        sampler_code = hashlib.sha256(handle.read()).hexdigest()
+    word_lists = [metadata.version(name) for name in ("english-words", "wordsegment")]
+    fields = [_CACHE_FORMAT, list(alphabet.units), order, ENGLISH_SAMPLES, ENGLISH_SEED, sampler_code, word_lists,
+              np.__version__]
+    return hashlib.sha256(json.dumps(fields).encode("utf-8")).hexdigest()[:24]
+
+
+def _read_cached(path: str, alphabet, order: int) -> Optional[CharNgramModel]:
+    """The cached model, or None when there is none or it cannot be read (it is then fitted again)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if int(stored["order"]) != order:
+                return None
+            tables = [_OrderTable(*(stored[f"{field}_{k}"] for field in _TABLE_FIELDS)) for k in range(1, order + 1)]
+            return CharNgramModel(alphabet, order, tables, int(stored["dropped"]), int(stored["texts"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _write_cached(model: CharNgramModel, path: str) -> None:
+    """Writes under a temporary name and renames, so a reader never sees half a file; a
+    cache folder that cannot be written only costs the next run the fit."""
+    arrays = {"order": np.int64(model.order), "dropped": np.int64(model.dropped), "texts": np.int64(model.texts)}
+    for k, table in enumerate(model.tables, start=1):
+        arrays.update({f"{field}_{k}": getattr(table, field) for field in _TABLE_FIELDS})
+    staged = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(staged, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(staged, path)
+    except OSError:
+        if os.path.exists(staged):
+            os.remove(staged)
