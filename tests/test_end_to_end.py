@@ -139,6 +139,45 @@ def test_fresh_process_serves_png_bytes_and_decoded_images(trained_tiny, tmp_pat
     assert starts == sorted(starts) and all(0 <= a < b <= out["width"] for a, b in out["char_x_ranges"][0])
 
 
+def test_a_batch_reads_as_its_images_alone_in_the_order_sent(exported, tmp_path):
+    """The export runs a batch in groups of similar width (tf_crnn/model/model_fn.py
+    in_width_groups): 40 images of mixed widths, shuffled, make three groups; each must
+    come back in its place with the words, confidences and frames it gets alone."""
+    rng = random.Random(5)
+    words = [rng.choice(TINY_WORDS) for _ in range(40)]
+    paths = []
+    for index, word in enumerate(words):
+        render_text(word, pad=rng.choice([2, 4, 8, 16, 32])).save(tmp_path / f"{index}.png")
+        paths.append(str(tmp_path / f"{index}.png"))
+    script = textwrap.dedent(f"""
+        import json
+        import tensorflow as tf
+        model = tf.saved_model.load({exported!r})
+        data = [open(path, "rb").read() for path in {paths!r}]
+        serve, logits = model.signatures["serving_default"], model.signatures["logits"]
+        together, raw = serve(images=tf.constant(data)), logits(images=tf.constant(data))
+        alone = [serve(images=tf.constant([d])) for d in data]
+        alone_raw = [logits(images=tf.constant([d])) for d in data]
+        print(json.dumps({{
+            "together": [w.decode() for w in together["words"].numpy()],
+            "alone": [a["words"].numpy()[0].decode() for a in alone],
+            "confidence_gap": max(abs(float(together["confidences"][i]) - float(a["confidences"][0]))
+                                  for i, a in enumerate(alone)),
+            "frames": raw["frame_lengths"].numpy().tolist(),
+            "alone_frames": [int(a["frame_lengths"][0]) for a in alone_raw],
+            "log_prob_gap": max(float(tf.reduce_max(tf.abs(raw["log_probs"][i, :int(a["frame_lengths"][0])]
+                                                          - a["log_probs"][0])))
+                                for i, a in enumerate(alone_raw)),
+        }}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["together"] == out["alone"] and sum(a == b for a, b in zip(out["alone"], words)) >= 20
+    assert out["frames"] == out["alone_frames"] and len(set(out["frames"])) > 5
+    assert out["confidence_gap"] < 1e-4 and out["log_prob_gap"] < 1e-3
+
+
 def test_confidence_is_higher_on_right_readings(exported, tmp_path):
     """Seen words are mostly read right, unseen random strings mostly wrong: compare confidences."""
     saved = exported

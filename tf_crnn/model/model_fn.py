@@ -12,6 +12,7 @@ from tf_crnn.model.warm_start import WarmStartInit
 
 PREDICTION_KEYS = ("words", "confidences", "top_words", "top_scores", "chars", "char_confidences", "char_x_ranges")
 LOGITS_SIGNATURE = "logits"
+SERVING_GROUP_SIZE = 16  # images a serving batch's network runs take at a time (in_width_groups)
 
 
 def learning_rate(config, global_step):
@@ -158,6 +159,42 @@ def _never_empty(images, widths, source_widths, min_width: int):
     return images, widths, source_widths, batch
 
 
+def in_width_groups(network, images, widths, num_classes: int, group_size: int = SERVING_GROUP_SIZE):
+    """The network's logits for a serving batch, run on groups of images of similar width.
+
+    A batch is padded to its widest image, and a client's batch of 64 word crops holds
+    some very wide ones: in file order most of the network's work went into padding (300
+    IIIT5K crops at batch 64 read 1.8x faster when sorted by width; 2026-12-04). Sorted by
+    width and cut into groups of `group_size`, each group runs cropped to its own widest
+    image; the logits go back to the input order, padded to the batch's frames. Readings
+    do not change: the network gives an image the same frames whatever its batch.
+
+    The first group runs outside the loop over the others, which builds the network's
+    variables there (a loop body cannot create them); so the serving graph holds the
+    network twice.
+    """
+    order = tf.argsort(widths, stable=True)
+    sorted_images, sorted_widths = tf.gather(images, order), tf.gather(widths, order)
+    batch = tf.shape(images)[0]
+    frames = sequence_lengths(tf.shape(images)[2])
+    groups = (batch + group_size - 1) // group_size
+
+    def run_group(index):
+        start = index * group_size
+        end = tf.minimum(start + group_size, batch)
+        group_widths = sorted_widths[start:end]
+        width = tf.cast(tf.reduce_max(group_widths), tf.int32)
+        logits = network(sorted_images[start:end, :, :width], group_widths)
+        return tf.pad(logits, [[0, 0], [0, frames - tf.shape(logits)[1]], [0, 0]])
+
+    results = tf.TensorArray(tf.float32, size=groups, infer_shape=False).write(0, run_group(0))
+    _, results = tf.while_loop(lambda index, _: index < groups,
+                               lambda index, results: (index + 1, results.write(index, run_group(index))),
+                               (tf.constant(1), results))
+    logits = tf.ensure_shape(results.concat(), [None, None, num_classes])
+    return tf.gather(logits, tf.math.invert_permutation(order))
+
+
 def model_fn(features, labels, mode, params, config=None):
     """Builds the graph for TRAIN, EVAL or PREDICT; `params['config']` is the tf_crnn Config."""
     settings = params["config"]
@@ -174,7 +211,10 @@ def model_fn(features, labels, mode, params, config=None):
     # float32 under both policies, so the same checkpoint loads.
     precision = settings.export_precision if mode == tf.estimator.ModeKeys.PREDICT else settings.precision
     network = build_network(settings, alphabet.num_classes, precision=precision)
-    logits = network(images, widths, training=training)
+    if mode == tf.estimator.ModeKeys.PREDICT:
+        logits = in_width_groups(network, images, widths, alphabet.num_classes)
+    else:
+        logits = network(images, widths, training=training)
     frame_lengths = sequence_lengths(widths)
     time_major_log_probs = tf.transpose(tf.nn.log_softmax(logits), [1, 0, 2])
 
