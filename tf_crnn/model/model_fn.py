@@ -169,9 +169,8 @@ def in_width_groups(network, images, widths, num_classes: int, group_size: int =
     image; the logits go back to the input order, padded to the batch's frames. Readings
     do not change: the network gives an image the same frames whatever its batch.
 
-    The first group runs outside the loop over the others, which builds the network's
-    variables there (a loop body cannot create them); so the serving graph holds the
-    network twice.
+    The first group runs outside the loop over the others, so the network's variables are
+    created outside the loop; the serving graph thus holds the network twice.
     """
     order = tf.argsort(widths, stable=True)
     sorted_images, sorted_widths = tf.gather(images, order), tf.gather(widths, order)
