@@ -13,13 +13,13 @@ as it was (the export's metadata, or, for exports older than that field, the dty
 graph computes in), so the new metadata records it.
 
 Writes a numbered version under `--output_dir` and prints its path; `--replace` then
-puts it in place of tf_crnn/pretrained/crnn_words/1. Nothing is trained or tuned.
+puts it in place of `--source` (default tf_crnn/pretrained/crnn_words/1; e.g.
+`--source tf_crnn/pretrained/crnn_words_cased/1`). Nothing is trained or tuned.
 """
 
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 
@@ -85,17 +85,6 @@ def reexport(saved_model_dir: str, output_dir: str, precision: str = "float32", 
                                   top_paths=top_paths)
 
 
-def replace_shipped(new_export: str) -> None:
-    """Puts `new_export` where the shipped model is, swapping folders so no half copy is left."""
-    staged = SHIPPED + ".new"
-    shutil.rmtree(staged, ignore_errors=True)
-    shutil.copytree(new_export, staged)
-    old = SHIPPED + ".old"
-    os.replace(SHIPPED, old)
-    os.replace(staged, SHIPPED)
-    shutil.rmtree(old)
-
-
 @exit_on_user_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -107,16 +96,18 @@ def main(argv=None):
     parser.add_argument("--top_paths", type=int, default=None,
                         help="alternative readings in top_words (default: as the source; 0: none, and no beam "
                              "search in the greedy graph)")
-    parser.add_argument("--replace", action="store_true", help=f"put the new export in place of "
-                                                               f"{os.path.relpath(SHIPPED, REPO)}")
+    parser.add_argument("--replace", action="store_true", help="put the new export in place of --source "
+                                                               f"(default {os.path.relpath(SHIPPED, REPO)})")
     args = parser.parse_args(argv)
     if not os.path.isfile(os.path.join(args.source, "variables", "variables.index")):
         raise ConfigError(f"{args.source} is not a SavedModel with a variables/ checkpoint")
     path = reexport(args.source, args.output_dir, args.precision, args.top_paths)
     print(path)
     if args.replace:
-        replace_shipped(path)
-        print(f"replaced {os.path.relpath(SHIPPED, REPO)}")
+        from tf_crnn.model_files import install_export
+
+        install_export(path, os.path.abspath(args.source))
+        print(f"replaced {os.path.relpath(os.path.abspath(args.source), REPO)}")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
-from tf_crnn.model_files import read_metadata, resolve_saved_model  # noqa: E402
+from tf_crnn.model_files import install_export, read_metadata, resolve_saved_model  # noqa: E402
 
 RUN_DIR = os.path.join(REPO, "cased_run")
 DATA = os.path.join(RUN_DIR, "data")
@@ -116,10 +116,7 @@ def ship() -> str:
     shutil.rmtree(staging, ignore_errors=True)
     run([sys.executable, "-m", "tf_crnn.export", os.path.join(RUN_DIR, "fine_tuned"), "--checkpoint", checkpoint,
          "--top_paths", "0", "--output_dir", staging])
-    target = os.path.join(SHIPPED_CASED, "1")
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(resolve_saved_model(staging), target)
-    return target
+    return install_export(resolve_saved_model(staging), os.path.join(SHIPPED_CASED, "1"))
 
 
 @exit_on_user_error

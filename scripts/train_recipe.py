@@ -23,7 +23,6 @@ uses when given none.
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -34,6 +33,7 @@ sys.path.insert(0, REPO)
 
 from tf_crnn.config import load_config  # noqa: E402
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
+from tf_crnn.model_files import install_export  # noqa: E402
 from tf_crnn.predict import resolve_saved_model  # noqa: E402
 
 RUN_DIR = os.path.join(REPO, "recipe_run")
@@ -122,9 +122,7 @@ def main():
         print(f"benchmark sets not found under {args.benchmarks}; skipped (pass --benchmarks FOLDER)")
 
     if args.ship:
-        target = os.path.join(SHIPPED, "1")
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(export, target)
+        target = install_export(export, os.path.join(SHIPPED, "1"))
         print(f"shipped: {os.path.relpath(target, REPO)}")
 
     summary["total_min"] = round((time.time() - started) / 60, 1)

@@ -213,3 +213,33 @@ def test_reexport_of_the_shipped_model_is_float32_with_its_own_weights(tmp_path)
     assert metadata["alphabet"] == metadata_of(shipped)["alphabet"]
     data = os.path.join("variables", "variables.data-00000-of-00001")
     assert filecmp.cmp(os.path.join(path, data), os.path.join(shipped, data), shallow=False)
+
+
+def test_reexport_replace_puts_the_new_export_in_place_of_its_source(tmp_path):
+    """`--replace` swaps the new export in for the `--source` it was made from (here a copy
+    of crnn_words_cased), whole, and leaves the other shipped model alone."""
+    import filecmp
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from tf_crnn.model_files import PRETRAINED_DIR, SHIPPED_MODEL, resolve_saved_model
+
+    source = tmp_path / "cased" / "1"
+    shutil.copytree(resolve_saved_model(os.path.join(PRETRAINED_DIR, "crnn_words_cased")), source)
+    (source / "stale.txt").write_text("from the old export", encoding="utf-8")
+    shipped_graph = os.path.join(resolve_saved_model(SHIPPED_MODEL), "saved_model.pb")
+    before = open(shipped_graph, "rb").read()
+    result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "reexport_shipped_model.py"),
+                             "--source", str(source), "--output_dir", str(tmp_path / "out"), "--replace"],
+                            capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-2000:]
+    new = result.stdout.strip().splitlines()[-2]
+    replaced = result.stdout.strip().splitlines()[-1]
+    assert replaced.startswith("replaced ") and replaced.endswith(os.path.join("cased", "1")), replaced
+    assert not (source / "stale.txt").exists() and sorted(os.listdir(tmp_path / "cased")) == ["1"]
+    data = os.path.join("variables", "variables.data-00000-of-00001")
+    assert filecmp.cmp(os.path.join(new, data), source / data, shallow=False)
+    assert metadata_of(str(source))["alphabet"] == metadata_of(new)["alphabet"]
+    assert open(shipped_graph, "rb").read() == before

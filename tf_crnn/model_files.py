@@ -20,6 +20,7 @@ slow starts.
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -132,6 +133,21 @@ def shipped_models() -> List[str]:
     if not os.path.isdir(PRETRAINED_DIR):
         return []
     return sorted(name for name in os.listdir(PRETRAINED_DIR) if newest_version(os.path.join(PRETRAINED_DIR, name)))
+
+
+def install_export(export: str, target: str) -> str:
+    """Puts a copy of the SavedModel `export` at `target` (a version folder such as
+    tf_crnn/pretrained/crnn_words/1), replacing what was there: copied beside it, then
+    swapped in by renames, so no half copy is ever at `target`. Returns `target`."""
+    staged, old = target + ".new", target + ".old"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(export, staged)
+    if os.path.exists(target):
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def looks_like_model(path: str) -> bool:
