@@ -13,7 +13,8 @@ import shutil
 
 import pytest
 
-from conftest import TINY_WORDS, assert_clean_error, render_text, run_module, tiny_model_fields, write_config
+from conftest import (TINY_STEPS, TINY_WORDS, assert_clean_error, render_text, run_module, tiny_model_fields,
+                      write_config)
 from tf_crnn import precision
 from tf_crnn.config import ConfigError, load_config
 
@@ -72,12 +73,12 @@ def trained_bf16(trained_tiny, tmp_path_factory):
     source, model = tiny_root / "model", root / "model"
     model.mkdir()
     for name in os.listdir(source):
-        if name == "config.json" or name.startswith("model.ckpt-700."):
+        if name == "config.json" or name.startswith(f"model.ckpt-{TINY_STEPS}."):
             shutil.copy(source / name, model / name)
-    (model / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-700"\n', encoding="utf-8")
+    (model / "checkpoint").write_text(f'model_checkpoint_path: "model.ckpt-{TINY_STEPS}"\n', encoding="utf-8")
     fields = tiny_model_fields(tiny_root, model_dir=str(model), precision="mixed_bfloat16",
-                               train_steps=705, save_checkpoints_steps=350, learning_rate_schedule="cosine",
-                               decay_steps=700, decay_rate=0.05)
+                               train_steps=TINY_STEPS + 5, save_checkpoints_steps=TINY_STEPS // 2,
+                               learning_rate_schedule="cosine", decay_steps=TINY_STEPS, decay_rate=0.05)
     run_module("tf_crnn.train", write_config(root / "params.json", **fields), check=True, timeout=900)
     return root
 

@@ -10,11 +10,11 @@ from conftest import run_module, training_images
 
 def test_a_tiny_mobilenet_v3_crnn_learns_to_read_and_exports(tiny_shards, tmp_path):
     """The CPU-efficient backbone through the whole path: Estimator, exporters, predict."""
-    from conftest import tiny_model_fields, write_config
+    from conftest import TINY_STEPS, tiny_model_fields, write_config
 
     fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"), backbone="mobilenet_v3",
-                               width_multiplier=0.5, train_steps=700, save_checkpoints_steps=700,
-                               learning_rate_schedule="cosine", decay_steps=700, decay_rate=0.05)
+                               width_multiplier=0.5, train_steps=TINY_STEPS, save_checkpoints_steps=TINY_STEPS,
+                               learning_rate_schedule="cosine", decay_steps=TINY_STEPS, decay_rate=0.05)
     run_module("tf_crnn.train", write_config(tmp_path / "params.json", **fields), check=True, timeout=900)
     samples = training_images(tiny_shards)
     result = run_module("tf_crnn.predict", tmp_path / "model", *[path for path, _ in samples], "--json", check=True)

@@ -10,11 +10,10 @@ import time
 
 import tensorflow as tf
 
-from conftest import REPO, assert_clean_error, tiny_model_fields, training_images, write_config
+from conftest import REPO, TINY_STEPS, assert_clean_error, tiny_model_fields, training_images, write_config
 
 LAUNCHER = os.path.join(REPO, "scripts", "launch_local_cluster.py")
-# As trained_tiny: fewer steps leave the batch-norm moving averages (used at inference) behind.
-TRAIN_STEPS = 700
+TRAIN_STEPS = TINY_STEPS  # as trained_tiny
 LOG_EVERY = 25
 STEP_LINE = re.compile(r"loss = [0-9.e+-]+, step = (\d+)")
 
@@ -74,7 +73,7 @@ def steps_logged(log_file):
 
 def test_chief_and_worker_train_one_model_and_export_it(tiny_shards, tmp_path):
     fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"), train_steps=TRAIN_STEPS,
-                               save_checkpoints_steps=350, log_step_count_steps=LOG_EVERY,
+                               save_checkpoints_steps=TRAIN_STEPS // 2, log_step_count_steps=LOG_EVERY,
                                learning_rate_schedule="cosine", decay_steps=TRAIN_STEPS, decay_rate=0.05)
     config = write_config(tmp_path / "params.json", **fields)
     model_dir = tmp_path / "model"

@@ -78,6 +78,11 @@ class Config:
     conv_channels: List[int] = field(default_factory=lambda: [64, 128, 256, 256, 512, 512, 512])
     lstm_units: List[int] = field(default_factory=lambda: [256, 256])
     dropout: float = 0.0
+    # How slowly the batch norms' moving statistics (what exports and evaluation use) follow
+    # training's batches: at Keras' 0.99 they need some 500 steps to catch up with the
+    # weights, so a run of a few hundred steps trains well and reads badly; 0.9 catches up
+    # in about 50.
+    batch_norm_momentum: float = 0.99
     precision: str = "float32"
     # What serving exports compute in, whatever `precision` trained the model: float32 runs
     # well on any CPU, bfloat16 only where it is native (tf_crnn/precision.py).
@@ -232,6 +237,8 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"field 'lstm_units' must list one or more positive sizes, got {config.lstm_units}")
     if not 0.0 <= config.max_skipped_label_share <= 1.0:
         raise ConfigError(f"field 'max_skipped_label_share' must be in [0, 1], got {config.max_skipped_label_share}")
+    if not 0.0 < config.batch_norm_momentum < 1.0:
+        raise ConfigError(f"field 'batch_norm_momentum' must be in (0, 1), got {config.batch_norm_momentum}")
     if not 0.0 <= config.dropout < 1.0:
         raise ConfigError(f"field 'dropout' must be in [0, 1), got {config.dropout}")
     if not 0 <= config.top_paths <= config.beam_width:

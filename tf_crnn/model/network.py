@@ -53,7 +53,8 @@ class CRNN(tf.keras.Model):
     """images [batch, H, W, C] in [0, 1] and widths [batch] -> logits [batch, W/4, classes]."""
 
     def __init__(self, conv_channels, lstm_units, num_classes, dropout=0.0, precision="float32",
-                 spatial_transformer=False, unroll=False, backbone="vgg", width_multiplier=1.0, name="crnn"):
+                 spatial_transformer=False, unroll=False, backbone="vgg", width_multiplier=1.0,
+                 batch_norm_momentum=0.99, name="crnn"):
         super().__init__(name=name)
         self.spatial_transformer = SpatialTransformer() if spatial_transformer else None
         # Under mixed_bfloat16 the layers compute in bfloat16 and keep float32 weights; the
@@ -75,6 +76,11 @@ class CRNN(tf.keras.Model):
                                                              dtype=policy))
         self.classifier = tf.keras.layers.Dense(num_classes, name="logits", dtype="float32")
         self.compute_dtype_ = policy.compute_dtype
+        # One momentum for every batch norm, whichever part it is in (config.batch_norm_momentum);
+        # Keras reads it at each training call, so setting it before the first call is enough.
+        for layer in self.submodules:
+            if isinstance(layer, tf.keras.layers.BatchNormalization):
+                layer.momentum = batch_norm_momentum
         # Parts (config.NETWORK_PARTS) kept fixed: their layers run in inference mode (batch
         # norm with its moving statistics, no updates) even while the rest trains.
         self.frozen_parts = ()
@@ -130,6 +136,6 @@ def build_network(config, num_classes: int, precision: str = None, unroll: bool 
     """The configured CRNN; `unroll` (fixed width only) unrolls the LSTMs, for TFLite and ONNX."""
     network = CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout,
                    precision or config.precision, config.spatial_transformer, unroll, config.backbone,
-                   config.width_multiplier)
+                   config.width_multiplier, config.batch_norm_momentum)
     network.frozen_parts = tuple(config.freeze)
     return network
