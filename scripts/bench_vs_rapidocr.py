@@ -4,8 +4,9 @@ Issue 18 asks for serving that is fast next to what users would pick instead. Bo
 systems read the first `--images` crops of ../shared/benchmarks/IIIT5K/labels.tsv as
 encoded bytes, in one run: tf_crnn's `serving_default` (default: the newest version of
 tf_crnn/pretrained/crnn_words) at batch 1 (one image a call) and batch 64; the same
-weights as a TFLite core (builtin ops, float16 weights, `--tflite_width` pixels wide, made
-with tf_crnn.tflite_convert) in ai-edge-litert with 2 threads, preprocessing and numpy
+weights as a TFLite core (builtin ops, float16 weights, one signature for each of the
+`--tflite_widths`, each crop run on the narrowest that holds it, made with
+tf_crnn.tflite_convert) in ai-edge-litert with 2 threads, preprocessing and numpy
 greedy decoding included, at batch 1 (`--no_tflite` skips it); and RapidOCR
 1.4.4 (PP-OCRv4 recognizer on ONNX Runtime, recognition only, 2 intra-op threads) at
 batch 1. Each row gets words/s, p50 and p99 latency per call and the alphanumeric
@@ -37,6 +38,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import ConfigError, DataError, UserError, exit_on_user_error  # noqa: E402
+from tf_crnn.tflite_convert import parse_widths  # noqa: E402
 
 SHIPPED_MODEL = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words")
 PEER_ENV = os.path.join(REPO, "benchmarks", "peers", "rapidocr", ".venv")
@@ -123,7 +125,7 @@ def tf_crnn_rows(saved_model: str, crops, repeats: int):
     return recognizer.path, rows
 
 
-def tflite_core(saved_model: str, folder: str, width: int) -> str:
+def tflite_core(saved_model: str, folder: str, widths) -> str:
     """The export's weights as a TFLite core (tf_crnn.tflite_convert), through a model dir
     that holds only the config rebuilt from the export's metadata
     (scripts/reexport_shipped_model.py); the checkpoint is the export's variables."""
@@ -133,18 +135,19 @@ def tflite_core(saved_model: str, folder: str, width: int) -> str:
 
     model_dir = os.path.join(folder, "model")
     checkpoint = stand_in_model_dir(saved_model, model_dir)
-    return convert(model_dir, os.path.join(folder, "tflite"), width=width, forms=(TFLITE_FORM,),
+    return convert(model_dir, os.path.join(folder, "tflite"), width=widths, forms=(TFLITE_FORM,),
                    checkpoint=checkpoint)[TFLITE_FORM]
 
 
-def tflite_row(saved_model: str, crops, repeats: int, width: int) -> dict:
-    """The TFLite core at batch 1 in ai-edge-litert: bytes in (the training preprocessing to
-    `width` pixels), numpy greedy decoding, words out; timed per call as the other rows."""
+def tflite_row(saved_model: str, crops, repeats: int, widths) -> dict:
+    """The TFLite core at batch 1 in ai-edge-litert: bytes in (the training preprocessing,
+    the narrowest of `widths` that holds the crop), numpy greedy decoding, words out; timed
+    per call as the other rows."""
     from tf_crnn.inference.portable import open_models
 
     images = [image for _, image, _ in crops]
     with tempfile.TemporaryDirectory() as folder:
-        reader = open_models([tflite_core(saved_model, folder, width)], PEER_THREADS, "ai-edge-litert")[0]
+        reader = open_models([tflite_core(saved_model, folder, widths)], PEER_THREADS, "ai-edge-litert")[0]
         reader.read(images[:1], "greedy")  # warm-up
         words, latencies = [], []
         for repeat in range(repeats):
@@ -154,7 +157,7 @@ def tflite_row(saved_model: str, crops, repeats: int, width: int) -> dict:
                 latencies.append(time.perf_counter() - start)
                 if repeat == 0:
                     words.append(word)
-    return {"system": TFLITE_ROW, "batch_size": 1, "width": width, "threads": PEER_THREADS,
+    return {"system": TFLITE_ROW, "batch_size": 1, "widths": list(widths), "threads": PEER_THREADS,
             **speed_figures(latencies, [1] * len(latencies)),
             "alnum_word_accuracy": round(alnum_accuracy(words, [label for _, _, label in crops]), 4),
             "load_1min_after": load_1min()}
@@ -263,8 +266,9 @@ def parse_args(argv=None):
     parser.add_argument("--saved_model", default=SHIPPED_MODEL, help="a serving SavedModel or a folder of versions")
     parser.add_argument("--benchmarks", default=os.path.join(os.path.dirname(REPO), "shared", "benchmarks"),
                         help="folder holding IIIT5K/labels.tsv")
-    parser.add_argument("--tflite_width", type=positive, default=160,
-                        help="the TFLite core's fixed input width (a multiple of 4; wider crops are squeezed)")
+    parser.add_argument("--tflite_widths", type=parse_widths, default=(64, 96, 128, 192, 256),
+                        help="the TFLite core's input widths, comma-separated multiples of 4 (default "
+                             "64,96,128,192,256); crops wider than the widest are squeezed")
     parser.add_argument("--no_tflite", action="store_true", help="skip the TFLite row")
     parser.add_argument("--peer_env", default=PEER_ENV, help="RapidOCR's virtual environment")
     parser.add_argument("--make_peer_env", action="store_true", help="make --peer_env and stop")
@@ -282,7 +286,7 @@ def main(argv=None):
     crops = load_crops(args.benchmarks, args.images)
     saved_model, rows = tf_crnn_rows(args.saved_model, crops, args.repeats)
     if not args.no_tflite:
-        rows.append(tflite_row(saved_model, crops, args.repeats, args.tflite_width))
+        rows.append(tflite_row(saved_model, crops, args.repeats, args.tflite_widths))
     peer_row, peer = rapidocr_row(args.peer_env, crops, args.repeats)
     rows += [peer_row] if peer_row else []
     report = {"benchmark": "vs_rapidocr", "saved_model": os.path.relpath(saved_model, REPO),

@@ -23,7 +23,8 @@ def _run(*args):
                     reason="needs ../shared/benchmarks/IIIT5K")
 def test_five_crops_without_the_peer_environment(tmp_path):
     out = tmp_path / "vs.json"
-    result = _run("--images", 5, "--repeats", 1, "--peer_env", tmp_path / "no_env", "--output", out)
+    result = _run("--images", 5, "--repeats", 1, "--peer_env", tmp_path / "no_env", "--output", out,
+                  "--tflite_widths", "64,128")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "RapidOCR skipped" in result.stdout and "--make_peer_env --peer_env" in result.stdout
     assert "tf_crnn batch 1" in result.stdout

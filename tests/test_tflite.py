@@ -182,7 +182,7 @@ def test_bad_input_is_a_clean_error(trained_tiny, converted, tmp_path):
     model = root / "model"
     output = ("--output_dir", tmp_path / "x")
     assert_clean_error(run_module("tf_crnn.tflite_convert", tmp_path / "missing", *output), "missing")
-    assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--width", 130), "--width 130")
+    assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--width", "64,130"), "--width 130")
     assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--width", 1024), "max_image_width")
     assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--forms", "fp64"), "fp64")
     assert_clean_error(run_module("tf_crnn.tflite_convert", model, *output, "--forms", "int8",
@@ -219,3 +219,42 @@ def test_numpy_decoding_of_the_tflite_core_gives_the_saved_models_characters(con
         np.testing.assert_allclose([c["confidence"] for c in chars], saved["char_confidences"].numpy()[row][kept],
                                    atol=1e-3)
         assert all(0 <= c["x_range"][0] < c["x_range"][1] <= source_widths[row] for c in chars)
+
+
+def test_a_core_of_several_widths_runs_each_image_on_the_narrowest_that_holds_it(converted, tmp_path):
+    """`--width 64,128`: one file, a signature per width over the same weights. A narrow
+    image gets the same logits on its frames from either signature, and the reader (which
+    picks the signature) reads what the single-width core reads."""
+    import tensorflow as tf
+
+    from tf_crnn.export.portable import FixedWidthInputs
+    from tf_crnn.inference.portable import open_models
+
+    root, single, single_metadata = converted
+    out = tmp_path / "ladder"
+    run_module("tf_crnn.tflite_convert", root / "model", "--output_dir", out, "--width", "128,64", "--forms", "fp32",
+               check=True)
+    metadata = json.loads((out / "tf_crnn.json").read_text(encoding="utf-8"))
+    assert metadata["width"] == 128 and metadata["signatures"] == {"64": "width_64", "128": "serving_default"}
+    path = out / metadata["files"]["fp32"]
+    assert os.path.getsize(path) < 1.5 * os.path.getsize(single / single_metadata["files"]["fp32"])  # shared weights
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    assert set(interpreter.get_signature_list()) == {"serving_default", "width_64"}
+
+    samples = training_samples(root, 60)
+    images, widths = FixedWidthInputs(metadata)([data for data, _ in samples])
+    narrow = widths <= 64
+    assert 0 < narrow.sum() < len(widths)  # the set has both kinds
+    wide = interpreter.get_signature_runner("serving_default")(images=images[narrow], widths=widths[narrow])
+    cut = interpreter.get_signature_runner("width_64")(images=np.ascontiguousarray(images[narrow][:, :, :64]),
+                                                      widths=widths[narrow])
+    assert cut["logits"].shape[1] == 16
+    for row, frames in enumerate((widths[narrow] + 3) // 4):
+        np.testing.assert_allclose(cut["logits"][row, :frames], wide["logits"][row, :frames], atol=1e-4)
+
+    reader, reference = open_models([str(path), str(single / single_metadata["files"]["fp32"])], 1, "tensorflow")
+    assert reader.label == "TFLite fp32 (64/128 px)"
+    encoded = [data for data, _ in samples]
+    words = [reader.read([data], "greedy")[0] for data in encoded]
+    assert words == [reference.read([data], "greedy")[0] for data in encoded]
+    assert sum(word == label for word, (_, label) in zip(words, samples)) >= 0.9 * len(samples)

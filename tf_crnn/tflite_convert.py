@@ -9,6 +9,13 @@ from tf_crnn.errors import ConfigError, exit_on_user_error
 from tf_crnn.export.tflite import FORMS, convert, parse_forms
 
 
+def parse_widths(text: str) -> tuple:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a width or comma-separated widths: {text!r}") from None
+
+
 @exit_on_user_error
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tf_crnn.tflite_convert",
@@ -16,8 +23,10 @@ def main(argv=None):
                                                  "bytes-in model with Select TF ops).")
     parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
     parser.add_argument("--output_dir", required=True, help="folder for the .tflite files and tf_crnn.json")
-    parser.add_argument("--width", type=int, default=128,
-                        help="the core's fixed image width in pixels, a multiple of 4 (default 128)")
+    parser.add_argument("--width", type=parse_widths, default=(128,),
+                        help="the core's fixed image width in pixels, a multiple of 4 (default 128); several, "
+                             "comma-separated (64,128,256), give one signature each over the same weights, and "
+                             "readers run each image on the narrowest that holds it: faster on narrow crops")
     parser.add_argument("--representative", action="append", default=None, metavar="SHARDS_GLOB",
                         help="shards to calibrate int8 on (repeatable; default: the model's train_files)")
     parser.add_argument("--samples", type=int, default=200, help="calibration images for int8 (default 200)")

@@ -13,6 +13,12 @@ survives a trip to the builtin-only runtimes. The core keeps what they can run:
 - output `logits` [batch, width / FRAME_WIDTH, classes] (the CTC blank last); decoding is
   tf_crnn/decoding/numpy_ctc.py.
 
+A core may also carry narrower widths (TFLite: one signature each, `width_64` beside the
+widest's `serving_default`, sharing the weights): the work of the unrolled network grows
+with its width, and most word crops are far narrower than the widest one a core must take
+(IIIT5K: half are under 70 pixels at height 32). A reader runs each image on the narrowest
+signature that holds it; the logits on its frames do not change.
+
 Images are prepared as in training (tf_crnn/data/preprocess.py): scaled to the model's
 height keeping the aspect ratio, then padded to `width`; one that would come out wider
 is squeezed to `width`, which is where the core can read worse than the SavedModel.
@@ -46,6 +52,21 @@ def check_width(config, width: int) -> None:
     if not config.min_image_width <= width <= config.max_image_width:
         raise ConfigError(f"--width {width} is outside the model's image widths "
                           f"[{config.min_image_width}, {config.max_image_width}] (min/max_image_width)")
+
+
+def check_widths(config, widths) -> tuple:
+    """The core's widths, narrowest first, each checked; duplicates dropped."""
+    widths = tuple(sorted(set(widths)))
+    if not widths:
+        raise ConfigError("--width: give at least one width")
+    for width in widths:
+        check_width(config, width)
+    return widths
+
+
+def signature_key(width: int, widest: int) -> str:
+    """The widest width is the core's `serving_default` (what single-width readers run)."""
+    return "serving_default" if width == widest else f"width_{width}"
 
 
 def _without_uniquifier(name: str) -> str:
@@ -110,45 +131,69 @@ def build_unrolled_network(config, num_classes: int):
 class Core:
     """The restored core and what its users need to know about it."""
 
-    model: object  # tf.keras.Model: {"images", "widths"} -> logits
+    model: object  # tf.keras.Model: {"images", "widths"} -> logits, for images `width` wide
+    network: object  # the CRNN inside it, traced again for each narrower width
     config: object
     alphabet: object
-    width: int
+    width: int  # the widest
     checkpoint: str
-    _function: object = field(default=None, init=False, repr=False)
+    narrower: tuple = ()  # further widths, each below `width`
+    _functions: dict = field(default_factory=dict, init=False, repr=False)
 
-    def input_signature(self):
+    @property
+    def widths(self) -> tuple:
+        return tuple(self.narrower) + (self.width,)
+
+    def input_signature(self, width: int = None):
         import tensorflow as tf
 
-        return [tf.TensorSpec([None, self.config.image_height, self.width, self.config.channels], tf.float32,
-                              name="images"),
+        return [tf.TensorSpec([None, self.config.image_height, width or self.width, self.config.channels],
+                              tf.float32, name="images"),
                 tf.TensorSpec([None], tf.int32, name="widths")]
 
-    def function(self):
-        """A tf.function with a fixed signature returning {'logits': ...}: what the converters take.
+    def function(self, width: int = None):
+        """A tf.function with a fixed signature returning {'logits': ...}, for images `width`
+        (default: the widest) pixels wide: what the converters take.
 
-        Made once: tracing the unrolled network takes seconds.
+        Made once per width: tracing the unrolled network takes seconds.
         """
         import tensorflow as tf
 
-        if self._function is None:
-            model = self.model
+        width = width or self.width
+        if width not in self._functions:
+            model, network = self.model, self.network
 
-            @tf.function(input_signature=self.input_signature())
+            @tf.function(input_signature=self.input_signature(width))
             def core(images, widths):
-                return {LOGITS: model({"images": images, "widths": widths})}
+                if width == self.width:
+                    return {LOGITS: model({"images": images, "widths": widths})}
+                return {LOGITS: network(images, widths, training=False)}
 
-            self._function = core
-        return self._function
+            self._functions[width] = core
+        return self._functions[width]
+
+    def signature_keys(self) -> list:
+        return [signature_key(width, self.width) for width in self.widths]
+
+    def signatures(self) -> dict:
+        """{signature key: concrete function} of every width."""
+        return {key: self.function(width).get_concrete_function()
+                for key, width in zip(self.signature_keys(), self.widths)}
 
     def metadata(self) -> dict:
-        return portable_metadata(self.config, self.width)
+        metadata = portable_metadata(self.config, self.width)
+        if self.narrower:
+            metadata["signatures"] = {str(width): signature_key(width, self.width) for width in self.widths}
+        return metadata
 
 
-def build_core(model_dir: str, width: int, checkpoint: str = None) -> Core:
-    """The model dir's network as a Keras model with unrolled LSTMs for images of `width` pixels."""
+def build_core(model_dir: str, width: int, checkpoint: str = None, narrower=()) -> Core:
+    """The model dir's network as a Keras model with unrolled LSTMs for images of `width`
+    pixels, and for each of the `narrower` widths."""
     config = load_model_config(model_dir)
-    check_width(config, width)
+    check_widths(config, (width,) + tuple(narrower))
+    if narrower and max(narrower) >= width:
+        raise ConfigError(f"the narrower widths {', '.join(map(str, narrower))} must lie below {width}")
     import tensorflow as tf  # only now: bad input is reported without the wait for TensorFlow
 
     from tf_crnn.alphabet import for_config
@@ -162,7 +207,7 @@ def build_core(model_dir: str, width: int, checkpoint: str = None) -> Core:
     model = tf.keras.Model({"images": images, "widths": widths}, network(images, widths, training=False),
                            name="crnn_core")
     restore(network, checkpoint)
-    return Core(model, config, alphabet, width, checkpoint)
+    return Core(model, network, config, alphabet, width, checkpoint, tuple(sorted(set(narrower))))
 
 
 def portable_metadata(config, width: int) -> dict:

@@ -9,7 +9,10 @@ Writes two kinds of model, for two kinds of runtime:
   float32); `crnn_int8.tflite` (weights and activations int8, calibrated on a sample of
   the training shards prepared exactly as in training; float inputs and outputs; the
   few ops without int8 kernels stay float).
-  Decoding is tf_crnn/decoding/numpy_ctc.py.
+  Decoding is tf_crnn/decoding/numpy_ctc.py. With several widths (`--width 64,128,256`)
+  each file holds one signature per width over the same weights: the widest is
+  `serving_default`, the others `width_64` and so on (tf_crnn.json's `signatures`), and
+  readers run each image on the narrowest that holds it.
 - `crnn_bytes_flex.tflite`: the SavedModel's whole `serving_default` graph, encoded
   image bytes in, `words`/`confidences`/`top_words`/`top_scores` out, any width. It
   keeps TensorFlow ops (image decoding, the resize, the CTC decoders) that only the
@@ -20,6 +23,7 @@ Writes two kinds of model, for two kinds of runtime:
 the rest of the export metadata: all a user (or tf_crnn.portable_evaluate) needs.
 
     python -m tf_crnn.tflite_convert runs/crnn --output_dir exports/tflite --width 128
+    python -m tf_crnn.tflite_convert runs/crnn --output_dir exports/tflite --width 64,128,256
 """
 
 import contextlib
@@ -79,10 +83,15 @@ def representative_images(files: List[str], samples: int, seed: int = 0) -> List
 
 
 def calibration_inputs(core, encoded: List[bytes]):
-    """One core input a sample, prepared as in training; images that do not decode are skipped."""
+    """One core input a sample, prepared as in training; images that do not decode are skipped.
+
+    A core of several widths gets (signature key, input) pairs: each sample for every
+    signature, cut to its width (so none goes uncalibrated).
+    """
+    import numpy as np
     import tensorflow as tf
 
-    from tf_crnn.export.portable import FixedWidthInputs
+    from tf_crnn.export.portable import FixedWidthInputs, signature_key
 
     prepare = FixedWidthInputs(core.metadata())
     for data in encoded:
@@ -90,7 +99,12 @@ def calibration_inputs(core, encoded: List[bytes]):
             images, widths = prepare([data])
         except tf.errors.InvalidArgumentError:
             continue
-        yield {"images": images, "widths": widths}
+        if not core.narrower:
+            yield {"images": images, "widths": widths}
+            continue
+        for width in core.widths:
+            yield signature_key(width, core.width), {"images": np.ascontiguousarray(images[:, :, :width]),
+                                                     "widths": np.minimum(widths, width)}
 
 
 def save_core(core, folder: str) -> str:
@@ -104,18 +118,19 @@ def save_core(core, folder: str) -> str:
 
     holder = tf.Module()
     holder.weights = list(core.model.variables)
-    tf.saved_model.save(holder, folder, signatures={"serving_default": core.function().get_concrete_function()})
+    tf.saved_model.save(holder, folder, signatures=core.signatures())
     return folder
 
 
-def convert_core(saved_core: str, precision: str, calibration=None) -> bytes:
+def convert_core(saved_core: str, precision: str, calibration=None, signature_keys=None) -> bytes:
     """The saved core as a builtin-only TFLite flatbuffer in `precision` (fp32, fp16 or int8).
 
-    `calibration` is a list of core inputs ({'images', 'widths'}) for int8.
+    `calibration` is a list of core inputs ({'images', 'widths'}) for int8, or of
+    (signature key, input) pairs for a core of several widths.
     """
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_core)
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_core, signature_keys=signature_keys)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if precision == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -137,16 +152,20 @@ def convert_core(saved_core: str, precision: str, calibration=None) -> bytes:
 
 
 def check_runs(model: bytes, core, name: str) -> None:
-    """Runs a converted core once: a model the converter accepts may still lack a kernel."""
+    """Runs each signature of a converted core once: a model the converter accepts may still lack a kernel."""
     import numpy as np
     import tensorflow as tf
 
-    shape = [1, core.config.image_height, core.width, core.config.channels]
-    try:
-        runner = tf.lite.Interpreter(model_content=model).get_signature_runner()
-        runner(images=np.zeros(shape, np.float32), widths=np.array([core.width], np.int32))
-    except RuntimeError as err:
-        raise RuntimeError(f"the converted {name} model does not run: {err}") from None
+    from tf_crnn.export.portable import signature_key
+
+    interpreter = tf.lite.Interpreter(model_content=model)
+    for width in core.widths:
+        shape = [1, core.config.image_height, width, core.config.channels]
+        try:
+            runner = interpreter.get_signature_runner(signature_key(width, core.width))
+            runner(images=np.zeros(shape, np.float32), widths=np.array([width], np.int32))
+        except (RuntimeError, ValueError) as err:
+            raise RuntimeError(f"the converted {name} model does not run at width {width}: {err}") from None
 
 
 def convert_bytes_model(model_dir: str, checkpoint: str = None) -> bytes:
@@ -172,14 +191,17 @@ def _write(path: str, data: bytes) -> None:
     os.replace(path + ".tmp", path)
 
 
-def convert(model_dir: str, output_dir: str, width: int = 128, representative: List[str] = None,
+def convert(model_dir: str, output_dir: str, width=128, representative: List[str] = None,
             samples: int = 200, checkpoint: str = None, forms=FORMS) -> Dict[str, str]:
-    """Writes the requested forms and tf_crnn.json to `output_dir`; returns {form: path}."""
-    from tf_crnn.export.portable import build_core, check_width, load_model_config
+    """Writes the requested forms and tf_crnn.json to `output_dir`; returns {form: path}.
+
+    `width`: the core's fixed width, or several (one signature each, see the module doc).
+    """
+    from tf_crnn.export.portable import build_core, check_widths, load_model_config
     from tf_crnn.model_files import METADATA, write_json
 
     config = load_model_config(model_dir)  # bad input first, before anything slow
-    check_width(config, width)
+    widths = check_widths(config, (width,) if isinstance(width, int) else width)
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise ConfigError(f"--output_dir {output_dir} is a file")
     shards = None
@@ -188,7 +210,7 @@ def convert(model_dir: str, output_dir: str, width: int = 128, representative: L
             raise ConfigError("the model's config lists no train_files: give --representative SHARDS_GLOB")
         shards = shard_files(representative or config.train_files,
                              "--representative" if representative else "the model's train_files")
-    core = build_core(model_dir, width, checkpoint)
+    core = build_core(model_dir, widths[-1], checkpoint, narrower=widths[:-1])
     models = {}
     with tempfile.TemporaryDirectory() as scratch:
         saved_core = save_core(core, scratch) if set(forms) & set(CORE_FILES) else None
@@ -197,7 +219,7 @@ def convert(model_dir: str, output_dir: str, width: int = 128, representative: L
                 calibration = None
                 if precision == "int8":
                     calibration = list(calibration_inputs(core, representative_images(shards, samples)))
-                models[precision] = convert_core(saved_core, precision, calibration)
+                models[precision] = convert_core(saved_core, precision, calibration, core.signature_keys())
                 check_runs(models[precision], core, precision)
     if "flex" in forms:
         models["flex"] = convert_bytes_model(model_dir, core.checkpoint)

@@ -70,7 +70,8 @@ class CoreReader(Reader):
         """`inputs`: preprocessors by input size, shared between cores (tracing one takes seconds)."""
         from tf_crnn.export.portable import FixedWidthInputs
 
-        super().__init__(f"{label} ({metadata['width']} px)", path, folder_size(path), runtime, DECODERS)
+        widths = "/".join(metadata.get("signatures", {str(metadata["width"]): None}))
+        super().__init__(f"{label} ({widths} px)", path, folder_size(path), runtime, DECODERS)
         self.metadata = metadata
         self.alphabet = alphabet_from_metadata(metadata)
         self.beam_width = beam_width or metadata.get("beam_width", 10)
@@ -111,11 +112,34 @@ def _interpreter(path: str, threads: int, runtime: str):
 
 
 class TFLiteCoreReader(CoreReader):
+    """A TFLite core; one of several widths runs a batch on its narrowest signature that holds
+    the batch's widest image (tf_crnn/export/portable.py)."""
+
     def __init__(self, label, path, metadata, threads, runtime="tensorflow", beam_width=None, inputs=None):
+        import numpy as np
+
         super().__init__(label, path, f"TFLite ({runtime})", metadata, beam_width, inputs)
-        self.runner = _interpreter(path, threads, runtime).get_signature_runner()
+        interpreter = _interpreter(path, threads, runtime)
+        self.runner = interpreter.get_signature_runner("serving_default")  # the widest
+        signatures = metadata.get("signatures", {})
+        try:
+            self.runners = sorted((int(width), interpreter.get_signature_runner(key))
+                                  for width, key in signatures.items())
+        except ValueError as err:
+            raise DataError(f"{path}: a signature of its tf_crnn.json is not in the model ({err})") from None
+        # The first invoke of a signature sets up its tensors and XNNPACK, tens of milliseconds:
+        # here, not on the first image of each width.
+        for width, runner in self.runners:
+            shape = (1, metadata["image_height"], width, metadata["channels"])
+            runner(images=np.zeros(shape, np.float32), widths=np.array([width], np.int32))
 
     def logits(self, images, widths):
+        import numpy as np
+
+        widest = int(np.max(widths)) if len(widths) else 0
+        for width, runner in self.runners:
+            if widest <= width:
+                return runner(images=np.ascontiguousarray(images[:, :, :width]), widths=widths)["logits"]
         return self.runner(images=images, widths=widths)["logits"]
 
 
