@@ -14,15 +14,25 @@ case-insensitive word accuracy on those crops; then the ratios against the targe
 CPU's vector features and whether oneDNN was capped by ONEDNN_MAX_CPU_ISA. A benchmark,
 not a test: nothing is asserted about speed. Writes benchmarks/results/vs_rapidocr.json.
 
+The systems take turns: each reads all the crops once, then the next, `--repeats` rounds;
+words/s is over all the passes, and each row lists its passes' own figures. On the 2-core
+AMD EPYC of 2026-12-04, RapidOCR's passes run back to back in a worker alone on the
+machine swung between about 37 and 76 words/s from one pass to the next (tf_crnn's stay
+within 10%), so three passes in one block, as this script ran them before, gave it
+anything from 43 to 73. Taking turns, it read 73 to 77 in every one of 10 passes: the
+comparison is against the peer at its fastest, and a drift of the machine falls on both.
+
 RapidOCR needs numpy 2 and its own onnxruntime, so it runs in a virtual environment of
-its own, in a subprocess (benchmarks/peers/rapidocr_worker.py); `--make_peer_env` makes
-that environment. Without it the RapidOCR row is skipped, with a line saying how to make it.
+its own, in a worker process that stays up for the whole run and reads a pass when asked
+(benchmarks/peers/rapidocr_worker.py); `--make_peer_env` makes that environment. Without
+it the RapidOCR row is skipped, with a line saying how to make it.
 
     python scripts/bench_vs_rapidocr.py --make_peer_env
-    python scripts/bench_vs_rapidocr.py [--images 300] [--repeats 3] [--saved_model DIR] [--benchmarks DIR]
+    python scripts/bench_vs_rapidocr.py [--images 300] [--repeats 10] [--saved_model DIR] [--benchmarks DIR]
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -79,20 +89,38 @@ def speed_figures(latencies, words_per_call) -> dict:
             "latency_p50_ms": round(p50 * 1000, 2), "latency_p99_ms": round(p99 * 1000, 2)}
 
 
-def time_tf_crnn(recognizer, images, batch_size: int, repeats: int):
-    """Latencies of every `serving_default` call over `repeats` passes, words of the first pass."""
-    batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
-    recognizer.recognize_bytes(batches[0])  # warm-up: the first call sets up the graph's kernels
-    words, latencies, sizes = [], [], []
-    for repeat in range(repeats):
-        for batch in batches:
-            start = time.perf_counter()
-            outputs = recognizer.recognize_bytes(batch)
-            latencies.append(time.perf_counter() - start)
-            sizes.append(len(batch))
-            if repeat == 0:
+class RowFailed(Exception):
+    """A system that cannot read the crops: its row says why and the others go on."""
+
+
+class SavedModelSystem:
+    """tf_crnn's `serving_default` at one batch size."""
+
+    def __init__(self, recognizer, images, batch_size: int):
+        self.name, self.batch_size = f"tf_crnn batch {batch_size}", batch_size
+        self.recognizer = recognizer
+        self.batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
+        self.warmed_up = False
+
+    def run_pass(self):
+        """(words, latency of each call, words of each call) of one pass over the crops."""
+        import tensorflow as tf
+
+        try:
+            if not self.warmed_up:  # the first call sets up the graph's kernels
+                self.recognizer.recognize_bytes(self.batches[0])
+                self.warmed_up = True
+            words, latencies, sizes = [], [], []
+            for batch in self.batches:
+                start = time.perf_counter()
+                outputs = self.recognizer.recognize_bytes(batch)
+                latencies.append(time.perf_counter() - start)
+                sizes.append(len(batch))
                 words.extend(word.decode("utf-8") for word in outputs["words"])
-    return words, latencies, sizes
+        except tf.errors.OpError as err:
+            # e.g. a bfloat16 export under ONEDNN_MAX_CPU_ISA=AVX2: oneDNN has no primitive for it.
+            raise RowFailed(first_cause(err.message)) from None
+        return words, latencies, sizes
 
 
 def first_cause(message: str) -> str:
@@ -102,27 +130,41 @@ def first_cause(message: str) -> str:
     return cause.split("message:", 1)[-1].strip()
 
 
-def tf_crnn_rows(saved_model: str, crops, repeats: int):
-    import tensorflow as tf
-
+def tf_crnn_systems(saved_model: str, crops):
+    """(the export's path, a system per batch size)."""
     from tf_crnn.inference.saved_model import Recognizer
 
     recognizer = Recognizer(saved_model)
     images = [image for _, image, _ in crops]
-    labels = [label for _, _, label in crops]
+    return recognizer.path, [SavedModelSystem(recognizer, images, batch_size) for batch_size in BATCH_SIZES]
+
+
+def interleaved_rows(systems, labels, repeats: int):
+    """A row per system from `repeats` rounds of one pass each, in turn; words of the first pass."""
+    passes = {system.name: [] for system in systems}
+    failed = {}
+    for _ in range(repeats):
+        for system in systems:
+            if system.name in failed:
+                continue
+            try:
+                passes[system.name].append(system.run_pass())
+            except RowFailed as err:
+                failed[system.name] = str(err)
+            system.load_1min_after = load_1min()
     rows = []
-    for batch_size in BATCH_SIZES:
-        name = f"tf_crnn batch {batch_size}"
-        try:
-            words, latencies, sizes = time_tf_crnn(recognizer, images, batch_size, repeats)
-        except tf.errors.OpError as err:
-            # e.g. a bfloat16 export under ONEDNN_MAX_CPU_ISA=AVX2: oneDNN has no primitive for it.
-            # The row says so and the run goes on, so the peer is still measured.
-            rows.append({"system": name, "batch_size": batch_size, "failed": first_cause(err.message)})
+    for system in systems:
+        row = {"system": system.name, "batch_size": system.batch_size, **getattr(system, "details", {})}
+        if system.name in failed:
+            rows.append({**row, "failed": failed[system.name]})
             continue
-        rows.append({"system": name, "batch_size": batch_size, **speed_figures(latencies, sizes),
-                     "alnum_word_accuracy": round(alnum_accuracy(words, labels), 4), "load_1min_after": load_1min()})
-    return recognizer.path, rows
+        latencies = [latency for _, times, _ in passes[system.name] for latency in times]
+        sizes = [size for _, _, counts in passes[system.name] for size in counts]
+        by_pass = [round(sum(counts) / sum(times), 1) for _, times, counts in passes[system.name]]
+        rows.append({**row, **speed_figures(latencies, sizes), "words_per_second_by_pass": by_pass,
+                     "alnum_word_accuracy": round(alnum_accuracy(passes[system.name][0][0], labels), 4),
+                     "load_1min_after": system.load_1min_after})
+    return rows
 
 
 def tflite_core(saved_model: str, folder: str, widths) -> str:
@@ -139,28 +181,26 @@ def tflite_core(saved_model: str, folder: str, widths) -> str:
                    checkpoint=checkpoint)[TFLITE_FORM]
 
 
-def tflite_row(saved_model: str, crops, repeats: int, widths) -> dict:
+class TFLiteSystem:
     """The TFLite core at batch 1 in ai-edge-litert: bytes in (the training preprocessing,
-    the narrowest of `widths` that holds the crop), numpy greedy decoding, words out; timed
-    per call as the other rows."""
-    from tf_crnn.inference.portable import open_models
+    the narrowest of `widths` that holds the crop), numpy greedy decoding, words out."""
 
-    images = [image for _, image, _ in crops]
-    with tempfile.TemporaryDirectory() as folder:
-        reader = open_models([tflite_core(saved_model, folder, widths)], PEER_THREADS, "ai-edge-litert")[0]
-        reader.read(images[:1], "greedy")  # warm-up
+    def __init__(self, saved_model: str, crops, widths, folder: str):
+        from tf_crnn.inference.portable import open_models
+
+        self.name, self.batch_size = TFLITE_ROW, 1
+        self.details = {"widths": list(widths), "threads": PEER_THREADS}
+        self.images = [image for _, image, _ in crops]
+        self.reader = open_models([tflite_core(saved_model, folder, widths)], PEER_THREADS, "ai-edge-litert")[0]
+        self.reader.read(self.images[:1], "greedy")  # warm-up
+
+    def run_pass(self):
         words, latencies = [], []
-        for repeat in range(repeats):
-            for image in images:
-                start = time.perf_counter()
-                word = reader.read([image], "greedy")[0]
-                latencies.append(time.perf_counter() - start)
-                if repeat == 0:
-                    words.append(word)
-    return {"system": TFLITE_ROW, "batch_size": 1, "widths": list(widths), "threads": PEER_THREADS,
-            **speed_figures(latencies, [1] * len(latencies)),
-            "alnum_word_accuracy": round(alnum_accuracy(words, [label for _, _, label in crops]), 4),
-            "load_1min_after": load_1min()}
+        for image in self.images:
+            start = time.perf_counter()
+            words.append(self.reader.read([image], "greedy")[0])
+            latencies.append(time.perf_counter() - start)
+        return words, latencies, [1] * len(latencies)
 
 
 def load_1min() -> float:
@@ -184,30 +224,57 @@ def make_peer_env(env: str) -> None:
     print(f"made {env}", file=sys.stderr)
 
 
-def rapidocr_row(env: str, crops, repeats: int):
-    """RapidOCR at batch 1 in its own environment, or None (and how to make it) when there is none."""
+class PeerSystem:
+    """RapidOCR at batch 1: its worker, started once in its own environment, reads a pass
+    each time it is asked (benchmarks/peers/rapidocr_worker.py)."""
+
+    def __init__(self, env: str, crops, stderr):
+        self.name, self.batch_size, self.env = PEER_ROW, 1, env
+        self.stderr = stderr
+        self.process = subprocess.Popen([peer_python(env), PEER_WORKER], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=stderr, text=True)
+        ready = self._ask({"paths": [path for path, _, _ in crops], "threads": PEER_THREADS})
+        self.peer = {"package": PEER_PACKAGE, "recognizer": "PP-OCRv4 (ch_PP-OCRv4_rec_infer.onnx, in the wheel)",
+                     "call": f"RapidOCR(intra_op_num_threads={PEER_THREADS})"
+                             "(image_bytes, use_det=False, use_cls=False, use_rec=True)",
+                     "intra_op_num_threads": ready["intra_op_num_threads"], "versions": ready["versions"]}
+
+    def _ask(self, request) -> dict:
+        """Sends one request line; returns the worker's JSON answer (other output lines are skipped)."""
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # the worker has ended: said below
+        for line in self.process.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        status = self.process.wait()
+        self.stderr.seek(0)
+        last = (self.stderr.read().strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"the RapidOCR worker in {self.env} failed (exit {status}): {last}")
+
+    def run_pass(self):
+        answer = self._ask({"pass": True})
+        return answer["words"], answer["latencies_s"], [1] * len(answer["latencies_s"])
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(60)
+
+
+def peer_system(env: str, crops, stack: contextlib.ExitStack):
+    """The RapidOCR system, or None (and how to make it) when its environment is missing."""
     if not os.path.isfile(peer_python(env)):
         make = "python scripts/bench_vs_rapidocr.py --make_peer_env"
         if os.path.abspath(env) != PEER_ENV:
             make += f" --peer_env {env}"
         print(f"RapidOCR skipped: no environment at {env}; make it with: {make}")
-        return None, None
-    request = {"paths": [path for path, _, _ in crops], "repeats": repeats, "threads": PEER_THREADS}
-    done = subprocess.run([peer_python(env), PEER_WORKER], input=json.dumps(request), capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"the RapidOCR worker in {env} failed (exit {done.returncode}): {last}")
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
-    labels = [label for _, _, label in crops]
-    latencies = answer["latencies_s"]
-    row = {"system": PEER_ROW, "batch_size": 1, **speed_figures(latencies, [1] * len(latencies)),
-           "alnum_word_accuracy": round(alnum_accuracy(answer["words"], labels), 4),
-           "load_1min_after": load_1min()}
-    peer = {"package": PEER_PACKAGE, "recognizer": "PP-OCRv4 (ch_PP-OCRv4_rec_infer.onnx, in the wheel)",
-            "call": f"RapidOCR(intra_op_num_threads={PEER_THREADS})"
-                    "(image_bytes, use_det=False, use_cls=False, use_rec=True)",
-            "intra_op_num_threads": answer["intra_op_num_threads"], "versions": answer["versions"]}
-    return row, peer
+        return None
+    system = PeerSystem(env, crops, stack.enter_context(tempfile.TemporaryFile("w+")))
+    stack.callback(system.close)
+    return system
 
 
 def cpu_features() -> list:
@@ -238,13 +305,15 @@ def ratios(rows) -> dict:
 def print_table(report: dict) -> None:
     print(f"\n{report['images']} IIIT5K crops, {report['repeats']} timed pass(es); "
           f"load average before/after: {report['load_before']} / {report['load_after']}")
-    print(f"{'system':<26} {'words/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'accuracy':>9}")
+    print(f"{'system':<26} {'words/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'accuracy':>9}  {'passes (words/s)':>17}")
     for row in report["rows"]:
         if "failed" in row:
             print(f"{row['system']:<26} failed: {row['failed']}")
             continue
+        passes = row["words_per_second_by_pass"]
         print(f"{row['system']:<26} {row['words_per_second']:>9.1f} {row['latency_p50_ms']:>9.2f} "
-              f"{row['latency_p99_ms']:>9.2f} {row['alnum_word_accuracy']:>9.1%}")
+              f"{row['latency_p99_ms']:>9.2f} {row['alnum_word_accuracy']:>9.1%}  "
+              f"{min(passes):>8.1f} to {max(passes):.1f}")
     for name, figures in report["ratios"].items():
         verdict = "meets" if figures["ratio"] >= figures["target"] else "misses"
         print(f"{name}: {figures['ratio']:.2f}x ({verdict} the {figures['target']}x target)")
@@ -262,7 +331,8 @@ def positive(text: str) -> int:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=positive, default=300, help="how many IIIT5K crops, from the top")
-    parser.add_argument("--repeats", type=positive, default=3, help="timed passes over the crops for every row")
+    parser.add_argument("--repeats", type=positive, default=10,
+                        help="rounds of timed passes, one pass over the crops a system a round (default 10)")
     parser.add_argument("--saved_model", default=SHIPPED_MODEL, help="a serving SavedModel or a folder of versions")
     parser.add_argument("--benchmarks", default=os.path.join(os.path.dirname(REPO), "shared", "benchmarks"),
                         help="folder holding IIIT5K/labels.tsv")
@@ -284,15 +354,18 @@ def main(argv=None):
         return
     load_before = [round(x, 2) for x in os.getloadavg()]
     crops = load_crops(args.benchmarks, args.images)
-    saved_model, rows = tf_crnn_rows(args.saved_model, crops, args.repeats)
-    if not args.no_tflite:
-        rows.append(tflite_row(saved_model, crops, args.repeats, args.tflite_widths))
-    peer_row, peer = rapidocr_row(args.peer_env, crops, args.repeats)
-    rows += [peer_row] if peer_row else []
+    with contextlib.ExitStack() as stack:
+        saved_model, systems = tf_crnn_systems(args.saved_model, crops)
+        if not args.no_tflite:
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+            systems.append(TFLiteSystem(saved_model, crops, args.tflite_widths, folder))
+        peer = peer_system(args.peer_env, crops, stack)
+        systems += [peer] if peer else []
+        rows = interleaved_rows(systems, [label for _, _, label in crops], args.repeats)
     report = {"benchmark": "vs_rapidocr", "saved_model": os.path.relpath(saved_model, REPO),
               "images": len(crops), "input": "first IIIT5K/labels.tsv crops, encoded bytes", "repeats": args.repeats,
               "rows": rows, "ratios": ratios(rows),
-              "rapidocr": peer or "skipped: no peer environment",
+              "rapidocr": peer.peer if peer else "skipped: no peer environment",
               "cpu": f"{cpu_name()}, {os.cpu_count()} cores", "cpu_features": cpu_features(),
               "onednn_max_cpu_isa": onednn_isa(), "load_before": load_before,
               "load_after": [round(x, 2) for x in os.getloadavg()]}

@@ -2,11 +2,13 @@
 
 It runs in RapidOCR's own virtual environment (benchmarks/peers/rapidocr/.venv: numpy 2
 and its own onnxruntime, which TensorFlow 2.15's environment cannot hold), so it imports
-nothing from tf_crnn. It reads one JSON object on stdin, {"paths": [...], "repeats": R,
-"threads": T}, reads every image's encoded bytes into memory first (the timing covers
-decoding, as tf_crnn's serving_default does from bytes), warms up, then times each call
-with time.perf_counter and prints one JSON object on stdout: the words read on the first
-pass and every call's latency in seconds.
+nothing from tf_crnn. It talks in JSON lines. The first line on stdin, {"paths": [...],
+"threads": T}, makes it read every image's encoded bytes into memory (the timing covers
+decoding, as tf_crnn's serving_default does from bytes), load the recognizer and warm up;
+it answers with its versions and threads. Then each {"pass": true} line gets one timed
+pass over the images (time.perf_counter around each call): the words and every call's
+latency in seconds. It ends at the end of stdin. Staying up between passes lets the
+benchmark give the systems turns (scripts/bench_vs_rapidocr.py).
 """
 
 import importlib.metadata
@@ -23,8 +25,12 @@ def read_word(engine, data: bytes) -> str:
     return result[0][0] if result else ""
 
 
+def answer(reply: dict) -> None:
+    print(json.dumps(reply), flush=True)
+
+
 def main():
-    request = json.load(sys.stdin)
+    request = json.loads(sys.stdin.readline())
     import onnxruntime
     from rapidocr_onnxruntime import RapidOCR
 
@@ -37,22 +43,19 @@ def main():
     for data in images[:WARMUP_CALLS]:
         read_word(engine, data)
 
-    words, latencies = [], []
-    for repeat in range(request["repeats"]):
+    session_options = engine.text_rec.session.session.get_session_options()
+    answer({"intra_op_num_threads": session_options.intra_op_num_threads,
+            "versions": {"rapidocr-onnxruntime": importlib.metadata.version("rapidocr-onnxruntime"),
+                         "onnxruntime": onnxruntime.__version__, "python": sys.version.split()[0]}})
+    for line in sys.stdin:
+        if not json.loads(line).get("pass"):
+            break
+        words, latencies = [], []
         for data in images:
             start = time.perf_counter()
-            word = read_word(engine, data)
+            words.append(read_word(engine, data))
             latencies.append(time.perf_counter() - start)
-            if repeat == 0:
-                words.append(word)
-    session_options = engine.text_rec.session.session.get_session_options()
-    print(json.dumps({
-        "words": words,
-        "latencies_s": latencies,
-        "intra_op_num_threads": session_options.intra_op_num_threads,
-        "versions": {"rapidocr-onnxruntime": importlib.metadata.version("rapidocr-onnxruntime"),
-                     "onnxruntime": onnxruntime.__version__, "python": sys.version.split()[0]},
-    }))
+        answer({"words": words, "latencies_s": latencies})
 
 
 if __name__ == "__main__":
