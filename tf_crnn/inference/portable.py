@@ -120,7 +120,9 @@ class TFLiteCoreReader(CoreReader):
 
         super().__init__(label, path, f"TFLite ({runtime})", metadata, beam_width, inputs)
         interpreter = _interpreter(path, threads, runtime)
-        self.runner = interpreter.get_signature_runner("serving_default")  # the widest
+        # A file of several widths names its widest serving_default; one of a single width has one signature.
+        single = len(interpreter.get_signature_list()) == 1
+        self.runner = interpreter.get_signature_runner(None if single else "serving_default")
         signatures = metadata.get("signatures", {})
         try:
             self.runners = sorted((int(width), interpreter.get_signature_runner(key))
