@@ -142,7 +142,7 @@ def tf_crnn_systems(saved_model: str, crops):
 def interleaved_rows(systems, labels, repeats: int):
     """A row per system from `repeats` rounds of one pass each, in turn; words of the first pass."""
     passes = {system.name: [] for system in systems}
-    failed = {}
+    failed, load_after = {}, {}
     for _ in range(repeats):
         for system in systems:
             if system.name in failed:
@@ -151,7 +151,7 @@ def interleaved_rows(systems, labels, repeats: int):
                 passes[system.name].append(system.run_pass())
             except RowFailed as err:
                 failed[system.name] = str(err)
-            system.load_1min_after = load_1min()
+            load_after[system.name] = load_1min()
     rows = []
     for system in systems:
         row = {"system": system.name, "batch_size": system.batch_size, **getattr(system, "details", {})}
@@ -163,7 +163,7 @@ def interleaved_rows(systems, labels, repeats: int):
         by_pass = [round(sum(counts) / sum(times), 1) for _, times, counts in passes[system.name]]
         rows.append({**row, **speed_figures(latencies, sizes), "words_per_second_by_pass": by_pass,
                      "alnum_word_accuracy": round(alnum_accuracy(passes[system.name][0][0], labels), 4),
-                     "load_1min_after": system.load_1min_after})
+                     "load_1min_after": load_after[system.name]})
     return rows
 
 
