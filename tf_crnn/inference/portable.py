@@ -120,15 +120,18 @@ class TFLiteCoreReader(CoreReader):
 
         super().__init__(label, path, f"TFLite ({runtime})", metadata, beam_width, inputs)
         interpreter = _interpreter(path, threads, runtime)
-        # A file of several widths names its widest serving_default; one of a single width has one signature.
-        single = len(interpreter.get_signature_list()) == 1
-        self.runner = interpreter.get_signature_runner(None if single else "serving_default")
-        signatures = metadata.get("signatures", {})
+        # (width, runner), narrowest first: tf_crnn.json's `signatures` (the widest is
+        # serving_default), or a single-width file's one signature, whatever its name.
+        signatures = metadata.get("signatures") or {str(metadata["width"]): None}
         try:
             self.runners = sorted((int(width), interpreter.get_signature_runner(key))
                                   for width, key in signatures.items())
         except ValueError as err:
             raise DataError(f"{path}: a signature of its tf_crnn.json is not in the model ({err})") from None
+        for width, runner in self.runners:
+            if tuple(runner.get_input_details()["images"]["shape"][1:3]) != (metadata["image_height"], width):
+                raise DataError(f"{path}: its input size does not match {os.path.dirname(path) or '.'}/tf_crnn.json "
+                                "(converted with another --width?)")
         # The first invoke of a signature sets up its tensors and XNNPACK, tens of milliseconds:
         # here, not on the first image of each width.
         for width, runner in self.runners:
@@ -139,10 +142,8 @@ class TFLiteCoreReader(CoreReader):
         import numpy as np
 
         widest = int(np.max(widths)) if len(widths) else 0
-        for width, runner in self.runners:
-            if widest <= width:
-                return runner(images=np.ascontiguousarray(images[:, :, :width]), widths=widths)["logits"]
-        return self.runner(images=images, widths=widths)["logits"]
+        width, runner = next(((w, r) for w, r in self.runners if widest <= w), self.runners[-1])
+        return runner(images=np.ascontiguousarray(images[:, :, :width]), widths=widths)["logits"]
 
 
 class OnnxCoreReader(CoreReader):
@@ -189,12 +190,7 @@ def tflite_reader(path, threads, runtime, beam_width, inputs):
     if form == "flex":
         return FlexReader(path, metadata, threads)
     label = FORM_LABELS.get(form, f"TFLite {os.path.basename(path)}")
-    reader = TFLiteCoreReader(label, path, metadata, threads, runtime, beam_width, inputs)
-    if tuple(reader.runner.get_input_details()["images"]["shape"][1:3]) != (metadata["image_height"],
-                                                                             metadata["width"]):
-        raise DataError(f"{path}: its input size does not match {os.path.dirname(path) or '.'}/tf_crnn.json "
-                        "(converted with another --width?)")
-    return reader
+    return TFLiteCoreReader(label, path, metadata, threads, runtime, beam_width, inputs)
 
 
 def open_models(paths: List[str], threads: int, runtime: str, beam_width: int = None) -> List[Reader]:
