@@ -84,15 +84,22 @@ def main():
 
     from tf_crnn.config import BACKBONES, load_config
 
+    from tf_crnn.precision import ISAS_WITHOUT_BFLOAT16
+
     config = load_config(args.config)
     flops = {backbone: forward_flops(config, backbone) for backbone in BACKBONES}
     forward = flops[config.backbone]
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "")
+    # Under a cap that leaves out oneDNN's bfloat16 kernels, a bfloat16 matmul aborts the
+    # process (oneDNN finds no primitive) instead of running emulated as on an AVX2-only CPU.
+    bf16 = cap.upper() not in ISAS_WITHOUT_BFLOAT16
     result = {
         "benchmark": "cpu_ceiling",
+        "onednn_max_cpu_isa": cap or "not set",
         "matmul_fp32_gflops": round(matmul_gflops(tf.float32), 1),
-        "matmul_bf16_gflops": round(matmul_gflops(tf.bfloat16), 1),
+        "matmul_bf16_gflops": round(matmul_gflops(tf.bfloat16), 1) if bf16 else f"skipped under {cap}",
         "conv3x3_fp32_gflops": round(conv_gflops(tf.float32), 1),
-        "conv3x3_bf16_gflops": round(conv_gflops(tf.bfloat16), 1),
+        "conv3x3_bf16_gflops": round(conv_gflops(tf.bfloat16), 1) if bf16 else f"skipped under {cap}",
         "crnn_forward_gflop_per_image": round(forward / 1e9, 3),
         "crnn_training_gflop_per_image": round(3 * forward / 1e9, 3),
         "forward_gflop_per_image_by_backbone": {name: round(value / 1e9, 3) for name, value in flops.items()},

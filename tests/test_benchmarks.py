@@ -49,6 +49,18 @@ def test_ceiling_counts_the_papers_1_37_gflop_and_a_fifth_of_it_for_mobilenet_v3
     assert 0.15 * vgg < forward_flops(config, "mobilenet_v3") < 0.25 * vgg
 
 
+def test_ceiling_under_an_avx2_cap_measures_float32_and_skips_bfloat16(tmp_path):
+    # Under the cap oneDNN has no bfloat16 matmul and aborts the process: the figures must be skipped.
+    out = tmp_path / "ceiling.json"
+    subprocess.run([sys.executable, os.path.join(REPO, "scripts", "bench_ceiling.py"), "--output", out],
+                   capture_output=True, text=True, cwd=REPO, timeout=600, check=True,
+                   env=dict(os.environ, PYTHONPATH=REPO, ONEDNN_MAX_CPU_ISA="AVX2"))
+    result = _read(out)
+    assert result["onednn_max_cpu_isa"] == "AVX2"
+    assert result["matmul_bf16_gflops"] == result["conv3x3_bf16_gflops"] == "skipped under AVX2"
+    assert result["matmul_fp32_gflops"] > 0 and result["conv3x3_fp32_gflops"] > 0
+
+
 @pytest.mark.parametrize("script", ["bench_train.py", "bench_input.py", "bench_ceiling.py", "bench_serving.py"])
 def test_a_bad_config_is_named_in_one_line(script, tmp_path):
     config = tmp_path / "params.json"
