@@ -4,7 +4,8 @@ Issue 18 asks for serving that is fast next to what users would pick instead. Bo
 systems read the first `--images` crops of ../shared/benchmarks/IIIT5K/labels.tsv as
 encoded bytes, in one run: tf_crnn's `serving_default` (default: the newest version of
 tf_crnn/pretrained/crnn_words) at batch 1 (one image a call) and batch 64; the same
-weights as a TFLite core (builtin ops, float16 weights, one signature for each of the
+weights as a TFLite core (builtin ops, int8 weights and activations calibrated on words
+the project's renderer draws, or `--tflite_form fp16`; one signature for each of the
 `--tflite_widths`, each crop run on the narrowest that holds it, made with
 tf_crnn.tflite_convert) in ai-edge-litert with 2 threads, preprocessing and numpy
 greedy decoding included, at batch 1 (`--no_tflite` skips it); and RapidOCR
@@ -29,6 +30,7 @@ it the RapidOCR row is skipped, with a line saying how to make it.
 
     python scripts/bench_vs_rapidocr.py --make_peer_env
     python scripts/bench_vs_rapidocr.py [--images 300] [--repeats 10] [--saved_model DIR] [--benchmarks DIR]
+        [--tflite_form int8|fp16] [--tflite_widths 64,96,128,192,256]
 """
 
 import argparse
@@ -58,10 +60,11 @@ PEER_PYTHON = "python3.11"
 PEER_THREADS = 2
 BATCH_SIZES = (1, 64)
 PEER_ROW = "RapidOCR batch 1"
-TFLITE_FORM = "fp16"
-TFLITE_ROW = f"tf_crnn TFLite {TFLITE_FORM} batch 1"
+TFLITE_FORMS = ("int8", "fp16")  # the first is the default
+CALIBRATION_SEED = 7  # the renderer's seed for the int8 calibration words (the recipe trains on seed 11)
 # Issue 18's targets: words/s of these rows over RapidOCR's batch 1.
-TARGETS = {"tf_crnn batch 1": 1.5, "tf_crnn batch 64": 5.0, TFLITE_ROW: 1.5}
+TARGETS = {"tf_crnn batch 1": 1.5, "tf_crnn batch 64": 5.0,
+           **{f"tf_crnn TFLite {form} batch 1": 1.5 for form in TFLITE_FORMS}}
 CPU_FEATURES = re.compile(r"avx512[a-z_0-9]*|avx2|amx[a-z_0-9]*")  # the grep of the issue
 
 
@@ -167,7 +170,21 @@ def interleaved_rows(systems, labels, repeats: int):
     return rows
 
 
-def tflite_core(saved_model: str, folder: str, widths) -> str:
+def calibration_shards(folder: str, count: int) -> list:
+    """`count` words drawn by the project's renderer as the shipped model's recipe draws them
+    (lower-case alphanumeric labels, up to 18 characters), for int8 calibration: the
+    benchmark crops themselves must not tune anything that is measured on them."""
+    import io
+
+    from tf_crnn.synth.generate import generate
+
+    output_dir = os.path.join(folder, "calibration")
+    generate(output_dir, prefix="calibration", count=count, val_count=0, seed=CALIBRATION_SEED,
+             charset="0123456789abcdefghijklmnopqrstuvwxyz", case="lower", max_length=18, log=io.StringIO())
+    return [os.path.join(output_dir, "calibration-train-*.tfrecord")]
+
+
+def tflite_core(saved_model: str, folder: str, widths, form: str, calibration_words: int) -> str:
     """The export's weights as a TFLite core (tf_crnn.tflite_convert), through a model dir
     that holds only the config rebuilt from the export's metadata
     (scripts/reexport_shipped_model.py); the checkpoint is the export's variables."""
@@ -177,21 +194,25 @@ def tflite_core(saved_model: str, folder: str, widths) -> str:
 
     model_dir = os.path.join(folder, "model")
     checkpoint = stand_in_model_dir(saved_model, model_dir)
-    return convert(model_dir, os.path.join(folder, "tflite"), width=widths, forms=(TFLITE_FORM,),
-                   checkpoint=checkpoint)[TFLITE_FORM]
+    representative = calibration_shards(folder, calibration_words) if form == "int8" else None
+    return convert(model_dir, os.path.join(folder, "tflite"), width=widths, forms=(form,), checkpoint=checkpoint,
+                   representative=representative, samples=calibration_words)[form]
 
 
 class TFLiteSystem:
     """The TFLite core at batch 1 in ai-edge-litert: bytes in (the training preprocessing,
     the narrowest of `widths` that holds the crop), numpy greedy decoding, words out."""
 
-    def __init__(self, saved_model: str, crops, widths, folder: str):
+    def __init__(self, saved_model: str, crops, widths, folder: str, form: str, calibration_words: int):
         from tf_crnn.inference.portable import open_models
 
-        self.name, self.batch_size = TFLITE_ROW, 1
-        self.details = {"widths": list(widths), "threads": PEER_THREADS}
+        self.name, self.batch_size = f"tf_crnn TFLite {form} batch 1", 1
+        self.details = {"form": form, "widths": list(widths), "threads": PEER_THREADS}
+        if form == "int8":
+            self.details["calibration"] = f"{calibration_words} rendered words, seed {CALIBRATION_SEED}"
         self.images = [image for _, image, _ in crops]
-        self.reader = open_models([tflite_core(saved_model, folder, widths)], PEER_THREADS, "ai-edge-litert")[0]
+        core = tflite_core(saved_model, folder, widths, form, calibration_words)
+        self.reader = open_models([core], PEER_THREADS, "ai-edge-litert")[0]
         self.reader.read(self.images[:1], "greedy")  # warm-up
 
     def run_pass(self):
@@ -339,6 +360,11 @@ def parse_args(argv=None):
     parser.add_argument("--tflite_widths", type=parse_widths, default=(64, 96, 128, 192, 256),
                         help="the TFLite core's input widths, comma-separated multiples of 4 (default "
                              "64,96,128,192,256); crops wider than the widest are squeezed")
+    parser.add_argument("--tflite_form", choices=TFLITE_FORMS, default=TFLITE_FORMS[0],
+                        help="the TFLite core's arithmetic: int8 (weights and activations, calibrated on "
+                             "rendered words; the default) or fp16 (float16 weights)")
+    parser.add_argument("--calibration_words", type=positive, default=200,
+                        help="rendered words that calibrate the int8 core (default 200)")
     parser.add_argument("--no_tflite", action="store_true", help="skip the TFLite row")
     parser.add_argument("--peer_env", default=PEER_ENV, help="RapidOCR's virtual environment")
     parser.add_argument("--make_peer_env", action="store_true", help="make --peer_env and stop")
@@ -358,7 +384,8 @@ def main(argv=None):
         saved_model, systems = tf_crnn_systems(args.saved_model, crops)
         if not args.no_tflite:
             folder = stack.enter_context(tempfile.TemporaryDirectory())
-            systems.append(TFLiteSystem(saved_model, crops, args.tflite_widths, folder))
+            systems.append(TFLiteSystem(saved_model, crops, args.tflite_widths, folder, args.tflite_form,
+                                        args.calibration_words))
         peer = peer_system(args.peer_env, crops, stack)
         systems += [peer] if peer else []
         rows = interleaved_rows(systems, [label for _, _, label in crops], args.repeats)

@@ -24,14 +24,14 @@ def _run(*args):
 def test_five_crops_without_the_peer_environment(tmp_path):
     out = tmp_path / "vs.json"
     result = _run("--images", 5, "--repeats", 2, "--peer_env", tmp_path / "no_env", "--output", out,
-                  "--tflite_widths", "64,128")
+                  "--tflite_widths", "64,128", "--calibration_words", 20)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "RapidOCR skipped" in result.stdout and "--make_peer_env --peer_env" in result.stdout
     assert "tf_crnn batch 1" in result.stdout
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["images"] == 5 and report["ratios"] == {}
     assert [row["system"] for row in report["rows"]] == ["tf_crnn batch 1", "tf_crnn batch 64",
-                                                         "tf_crnn TFLite fp16 batch 1"]
+                                                         "tf_crnn TFLite int8 batch 1"]
     assert [row["calls"] for row in report["rows"]] == [10, 2, 10]  # two rounds
     for row in report["rows"]:
         assert row["words_per_second"] > 0 and 0 < row["latency_p50_ms"] <= row["latency_p99_ms"]
@@ -39,12 +39,13 @@ def test_five_crops_without_the_peer_environment(tmp_path):
         assert 0 <= row["alnum_word_accuracy"] <= 1
     # The TFLite core carries the shipped weights: it reads those crops about as the SavedModel does.
     accuracy = {row["system"]: row["alnum_word_accuracy"] for row in report["rows"]}
-    assert abs(accuracy["tf_crnn TFLite fp16 batch 1"] - accuracy["tf_crnn batch 1"]) <= 0.2, accuracy
+    assert abs(accuracy["tf_crnn TFLite int8 batch 1"] - accuracy["tf_crnn batch 1"]) <= 0.2, accuracy
 
 
 def test_bad_flags_and_a_missing_benchmark_folder_are_one_line(tmp_path):
     assert_clean_error(_run("--images", 0), "--images")
     assert_clean_error(_run("--no_such_flag"), "--no_such_flag")
+    assert_clean_error(_run("--tflite_form", "int4"), "--tflite_form")
     assert_clean_error(_run("--benchmarks", tmp_path / "nowhere", "--output", tmp_path / "vs.json"), "nowhere")
     assert not (tmp_path / "vs.json").exists()
 
