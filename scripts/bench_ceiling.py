@@ -83,7 +83,6 @@ def main():
     import tensorflow as tf
 
     from tf_crnn.config import BACKBONES, load_config
-
     from tf_crnn.precision import ISAS_WITHOUT_BFLOAT16
 
     config = load_config(args.config)

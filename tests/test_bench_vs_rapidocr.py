@@ -37,7 +37,8 @@ def test_five_crops_without_the_peer_environment(tmp_path):
         assert row["words_per_second"] > 0 and 0 < row["latency_p50_ms"] <= row["latency_p99_ms"]
         assert len(row["words_per_second_by_pass"]) == 2
         assert 0 <= row["alnum_word_accuracy"] <= 1
-    # The TFLite core carries the shipped weights: it reads those crops about as the SavedModel does.
+    assert report["rows"][2]["calibration"] == "20 rendered words, seed 7"
+    # The int8 core carries the shipped weights: it reads those crops about as the SavedModel does.
     accuracy = {row["system"]: row["alnum_word_accuracy"] for row in report["rows"]}
     assert abs(accuracy["tf_crnn TFLite int8 batch 1"] - accuracy["tf_crnn batch 1"]) <= 0.2, accuracy
 
