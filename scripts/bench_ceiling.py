@@ -83,15 +83,15 @@ def main():
     import tensorflow as tf
 
     from tf_crnn.config import BACKBONES, load_config
-    from tf_crnn.precision import ISAS_WITHOUT_BFLOAT16
+    from tf_crnn.precision import bfloat16_capped_off
 
     config = load_config(args.config)
     flops = {backbone: forward_flops(config, backbone) for backbone in BACKBONES}
     forward = flops[config.backbone]
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "")
-    # Under a cap that leaves out oneDNN's bfloat16 kernels, a bfloat16 matmul aborts the
-    # process (oneDNN finds no primitive) instead of running emulated as on an AVX2-only CPU.
-    bf16 = cap.upper() not in ISAS_WITHOUT_BFLOAT16
+    # Under such a cap a bfloat16 matmul aborts the process instead of running emulated as
+    # on an AVX2-only CPU.
+    bf16 = not bfloat16_capped_off()
     result = {
         "benchmark": "cpu_ceiling",
         "onednn_max_cpu_isa": cap or "not set",

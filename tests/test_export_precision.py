@@ -53,7 +53,7 @@ def metadata_of(saved_model_dir) -> dict:
 
 def emulating_without_bfloat16() -> bool:
     """ONEDNN_MAX_CPU_ISA set below bfloat16: an AVX-512 machine standing in for an AVX2 one."""
-    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in precision.ISAS_WITHOUT_BFLOAT16
+    return precision.bfloat16_capped_off()
 
 
 @pytest.fixture(scope="module")

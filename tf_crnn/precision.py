@@ -20,6 +20,12 @@ ISAS_WITHOUT_BFLOAT16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AV
 _warned = False
 
 
+def bfloat16_capped_off() -> bool:
+    """True when `ONEDNN_MAX_CPU_ISA` caps oneDNN below its bfloat16 kernels: there a
+    bfloat16 matmul finds no oneDNN primitive at all (it aborts, not emulates)."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ISAS_WITHOUT_BFLOAT16
+
+
 def cpu_has_bfloat16() -> bool:
     """True on CPUs with native bfloat16 arithmetic (AVX512-BF16 or AMX), where mixed
     bfloat16 trains about 1.7x faster; elsewhere it is emulated and slower than float32.
@@ -27,7 +33,7 @@ def cpu_has_bfloat16() -> bool:
     `ONEDNN_MAX_CPU_ISA` capped below AVX512_CORE_BF16 (e.g. AVX2, to stand in for an
     older CPU) keeps oneDNN off those instructions, so it counts as no native bfloat16.
     """
-    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ISAS_WITHOUT_BFLOAT16:
+    if bfloat16_capped_off():
         return False
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
