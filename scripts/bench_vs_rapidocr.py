@@ -5,15 +5,16 @@ systems read the first `--images` crops of ../shared/benchmarks/IIIT5K/labels.ts
 encoded bytes, in one run: tf_crnn's `serving_default` (default: the newest version of
 tf_crnn/pretrained/crnn_words) at batch 1 (one image a call) and batch 64; the same
 weights as a TFLite core (builtin ops, int8 weights and activations calibrated on words
-the project's renderer draws, or `--tflite_form fp16`; one signature for each of the
-`--tflite_widths`, each crop run on the narrowest that holds it, made with
-tf_crnn.tflite_convert) in ai-edge-litert with 2 threads, preprocessing and numpy
-greedy decoding included, at batch 1 (`--no_tflite` skips it); and RapidOCR
-1.4.4 (PP-OCRv4 recognizer on ONNX Runtime, recognition only, 2 intra-op threads) at
-batch 1. Each row gets words/s, p50 and p99 latency per call and the alphanumeric
-case-insensitive word accuracy on those crops; then the ratios against the targets, the
-CPU's vector features and whether oneDNN was capped by ONEDNN_MAX_CPU_ISA. A benchmark,
-not a test: nothing is asserted about speed. Writes benchmarks/results/vs_rapidocr.json.
+the project's renderer draws from the export's own alphabet, or `--tflite_form fp16`;
+one signature for each of the `--tflite_widths`, each crop run on the narrowest that
+holds it, made with tf_crnn.tflite_convert) in ai-edge-litert with 2 threads,
+preprocessing and numpy greedy decoding included, at batch 1 (`--no_tflite` skips
+it); and RapidOCR 1.4.4 (PP-OCRv4 recognizer on ONNX Runtime, recognition only, 2
+intra-op threads) at batch 1. Each row gets words/s, p50 and p99 latency per call and
+the alphanumeric case-insensitive word accuracy on those crops; then the ratios against
+the targets, the CPU's vector features and whether oneDNN was capped by
+ONEDNN_MAX_CPU_ISA. A benchmark, not a test: nothing is asserted about speed. Writes
+benchmarks/results/vs_rapidocr.json.
 
 The systems take turns: each reads all the crops once, then the next, `--repeats` rounds;
 words/s is over all the passes, and each row lists its passes' own figures. On the 2-core
@@ -50,6 +51,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import ConfigError, DataError, UserError, exit_on_user_error  # noqa: E402
+from tf_crnn.model_files import read_metadata  # noqa: E402
 from tf_crnn.tflite_convert import parse_widths  # noqa: E402
 
 SHIPPED_MODEL = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words")
@@ -170,17 +172,27 @@ def interleaved_rows(systems, labels, repeats: int):
     return rows
 
 
-def calibration_shards(folder: str, count: int) -> list:
-    """`count` words drawn by the project's renderer as the shipped model's recipe draws them
-    (lower-case alphanumeric labels, up to 18 characters), for int8 calibration: the
-    benchmark crops themselves must not tune anything that is measured on them."""
+def calibration_words_settings(metadata: dict) -> dict:
+    """What the renderer draws to calibrate an export: its alphabet's characters, lower case
+    where its labels are lower-cased (or it has no upper-case letters), both cases where
+    it reads them, words up to 18 characters as the recipe renders them."""
+    characters = "".join(unit for unit in metadata["alphabet"] if len(unit) == 1)
+    cased = not metadata.get("lowercase_labels") and any(char.isupper() for char in characters) \
+        and any(char.islower() for char in characters)
+    return {"charset": characters, "case": "mixed" if cased else "lower", "max_length": 18}
+
+
+def calibration_shards(folder: str, count: int, metadata: dict) -> list:
+    """`count` words drawn by the project's renderer from the export's own alphabet, for
+    int8 calibration: the benchmark crops themselves must not tune anything that is
+    measured on them."""
     import io
 
     from tf_crnn.synth.generate import generate
 
     output_dir = os.path.join(folder, "calibration")
     generate(output_dir, prefix="calibration", count=count, val_count=0, seed=CALIBRATION_SEED,
-             charset="0123456789abcdefghijklmnopqrstuvwxyz", case="lower", max_length=18, log=io.StringIO())
+             log=io.StringIO(), **calibration_words_settings(metadata))
     return [os.path.join(output_dir, "calibration-train-*.tfrecord")]
 
 
@@ -194,7 +206,8 @@ def tflite_core(saved_model: str, folder: str, widths, form: str, calibration_wo
 
     model_dir = os.path.join(folder, "model")
     checkpoint = stand_in_model_dir(saved_model, model_dir)
-    representative = calibration_shards(folder, calibration_words) if form == "int8" else None
+    representative = calibration_shards(folder, calibration_words, read_metadata(saved_model)) \
+        if form == "int8" else None
     return convert(model_dir, os.path.join(folder, "tflite"), width=widths, forms=(form,), checkpoint=checkpoint,
                    representative=representative, samples=calibration_words)[form]
 
@@ -364,7 +377,7 @@ def parse_args(argv=None):
                         help="the TFLite core's arithmetic: int8 (weights and activations, calibrated on "
                              "rendered words; the default) or fp16 (float16 weights)")
     parser.add_argument("--calibration_words", type=positive, default=200,
-                        help="rendered words that calibrate the int8 core (default 200)")
+                        help="rendered words (the export's alphabet) that calibrate the int8 core (default 200)")
     parser.add_argument("--no_tflite", action="store_true", help="skip the TFLite row")
     parser.add_argument("--peer_env", default=PEER_ENV, help="RapidOCR's virtual environment")
     parser.add_argument("--make_peer_env", action="store_true", help="make --peer_env and stop")

@@ -64,3 +64,18 @@ def test_ratios_skip_failed_rows_and_a_tensorflow_error_keeps_its_cause():
                "Operation received an exception:Status: 3, message: could not create a primitive descriptor, "
                "in file mkl_conv_ops.cc:1093\n\t [[{{node crnn/conv1}}]]")
     assert bench_vs_rapidocr.first_cause(message).startswith("could not create a primitive descriptor")
+
+
+def test_int8_calibration_words_come_from_the_exports_own_alphabet():
+    sys.path.insert(0, os.path.join(REPO, "scripts"))
+    import bench_vs_rapidocr
+
+    settings = bench_vs_rapidocr.calibration_words_settings
+    shipped = settings({"alphabet": list("0123456789abcdefghijklmnopqrstuvwxyz"), "lowercase_labels": True})
+    assert shipped == {"charset": "0123456789abcdefghijklmnopqrstuvwxyz", "case": "lower", "max_length": 18}
+    cased = settings({"alphabet": list("0123abcABC"), "lowercase_labels": False})
+    assert cased["charset"] == "0123abcABC" and cased["case"] == "mixed"
+    # Lower-cased labels read an upper-case letter as its lower case: calibrate on lower case.
+    assert settings({"alphabet": list("abcABC"), "lowercase_labels": True})["case"] == "lower"
+    cyrillic = settings({"alphabet": list("абвгд") + ["<unk>"], "lowercase_labels": False})
+    assert cyrillic["charset"] == "абвгд" and cyrillic["case"] == "lower"
