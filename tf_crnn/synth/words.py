@@ -154,7 +154,7 @@ class WordSampler:
         self.case_sensitive = any(c != c.swapcase() and c.swapcase() in self.charset for c in self.charset)
         self.user_words = list(words or ())
         if self.user_words:
-            self.buckets, self.common_words, self.common_cdf = {}, [], np.zeros(0)
+            self.buckets, self.common_words, self.common_cdf = {}, [], []
         else:
             self.buckets = _words_by_length(self.charset, min_len, max_len)
             self.common_words, self.common_cdf = _common_words(self.charset, min_len, max_len)
@@ -219,8 +219,7 @@ class WordSampler:
         if self.user_words:
             return self._fit_case(self.user_words[self.rng.integers(len(self.user_words))])
         if self.common_words and self.rng.random() < _COMMON_WORD_SHARE:
-            index = min(int(np.searchsorted(self.common_cdf, self.rng.random(), side="right")), len(self.common_words) - 1)
-            word = self.common_words[index]
+            word = self.common_words[_draw(self.rng, self.common_cdf)]
         else:
             length = self.word_lengths[_draw(self.rng, self.word_length_cdf)]
             bucket = self.buckets[length]
@@ -298,7 +297,7 @@ def _words_by_length(charset: str, min_len: int, max_len: int) -> Dict[int, List
 
 
 @functools.lru_cache(maxsize=8)
-def _common_words(charset: str, min_len: int, max_len: int) -> Tuple[List[str], np.ndarray]:
+def _common_words(charset: str, min_len: int, max_len: int) -> Tuple[List[str], List[float]]:
     """The vocabulary words the charset can spell that have a web count, most common
     first, and the cumulative distribution of drawing them by count ** exponent."""
     vocabulary = set(rendering_vocabulary())
@@ -307,9 +306,9 @@ def _common_words(charset: str, min_len: int, max_len: int) -> Tuple[List[str], 
         reverse=True,
     )
     if not counted:
-        return [], np.zeros(0)
+        return [], []
     weights = np.array([count for count, _ in counted], np.float64) ** _FREQUENCY_EXPONENT
-    return [word for _, word in counted], np.cumsum(weights) / weights.sum()
+    return [word for _, word in counted], _cdf(weights)
 
 
 def _spells(charset: str, word: str, min_len: int, max_len: int) -> bool:
