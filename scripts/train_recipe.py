@@ -1,6 +1,6 @@
 """The model-quality recipe: a word recognizer trained from scratch in under 2 hours on a 2-core CPU.
 
-    python scripts/train_recipe.py [--benchmarks ../shared/benchmarks] [--ship]
+    python scripts/train_recipe.py [--params scripts/recipe_params.json] [--benchmarks ../shared/benchmarks] [--ship]
 
 1. render 250,000 training and 2,000 validation words with the project's renderer
    (separate seed streams; nothing is downloaded);
@@ -18,6 +18,12 @@ Everything goes to recipe_run/; every stage resumes if the run is interrupted (s
 that exist are kept, training restarts from its last checkpoint). `--ship` copies the
 best export to tf_crnn/pretrained/crnn_words/1, the model `python -m tf_crnn.predict`
 uses when given none.
+
+`--params scripts/recipe_params_small.json` trains a network with about half the channels
+and LSTMs of 128 instead (12,000 steps) on the same rendered words: the recipe for CPUs
+without AVX-512 and bfloat16, where the shipped model's network needs about eight hours. Its
+model, curve, evaluation and summary go to the folder above its `model_dir`
+(recipe_run/small/), so the two recipes share the rendered words and nothing else.
 """
 
 import argparse
@@ -82,8 +88,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benchmarks", default=os.path.join(os.path.dirname(REPO), "shared", "benchmarks"),
                         help="folder with IIIT5K/, SVT/ and IC13/ label files (skipped if absent)")
+    parser.add_argument("--params", default=PARAMS,
+                        help="the training config (default scripts/recipe_params.json; "
+                             "scripts/recipe_params_small.json: the small network)")
     parser.add_argument("--ship", action="store_true", help=f"copy the best export to {os.path.relpath(SHIPPED, REPO)}/1")
     args = parser.parse_args()
+    if not os.path.isfile(args.params):  # before the minutes of rendering, not after
+        parser.error(f"--params {args.params}: no such file")
 
     started = time.time()
     timings = {}
@@ -92,18 +103,19 @@ def main():
     render()
     timings["render_min"] = (time.time() - started) / 60
 
-    config = load_config(PARAMS)  # after rendering: it checks that the shards are there
+    config = load_config(args.params)  # after rendering: it checks that the shards are there
+    out_dir = os.path.dirname(config.model_dir)  # recipe_run/, or recipe_run/small/
     step(f"2/4 train ({config.train_steps:,} steps of {config.batch_size}; "
          "checkpoints chosen on the rendered validation words)")
     mark = time.time()
-    run([sys.executable, "-m", "tf_crnn.train", PARAMS])
+    run([sys.executable, "-m", "tf_crnn.train", args.params])
     timings["train_min"] = (time.time() - mark) / 60
-    export = resolve_saved_model(os.path.join(RUN_DIR, "model", "export", "best"))
+    export = resolve_saved_model(os.path.join(config.model_dir, "export", "best"))
     print(f"best export: {export}")
 
     step("3/4 training curve")
-    run([sys.executable, os.path.join("scripts", "plot_training.py"), os.path.join(RUN_DIR, "model"),
-         "--output", os.path.join(RUN_DIR, "training_curve.png"), "--title", "tf_crnn recipe"])
+    run([sys.executable, os.path.join("scripts", "plot_training.py"), config.model_dir,
+         "--output", os.path.join(out_dir, "training_curve.png"), "--title", "tf_crnn recipe"])
     timings["total_min_to_model"] = (time.time() - started) / 60
 
     summary = {"best_export": export, **{k: round(v, 1) for k, v in timings.items()}}
@@ -111,9 +123,9 @@ def main():
     files = [os.path.join(args.benchmarks, name) for name in BENCHMARK_SETS]
     if all(os.path.isfile(path) for path in files):
         run([sys.executable, "-m", "tf_crnn.evaluate", export, *files, "--output_dir",
-             os.path.join(RUN_DIR, "evaluation"), "--errors_csv", "--lexicon", "english", "--lexicon_labels",
+             os.path.join(out_dir, "evaluation"), "--errors_csv", "--lexicon", "english", "--lexicon_labels",
              "--language_model", "english"])
-        with open(os.path.join(RUN_DIR, "evaluation", "evaluation.json"), encoding="utf-8") as handle:
+        with open(os.path.join(out_dir, "evaluation", "evaluation.json"), encoding="utf-8") as handle:
             results = json.load(handle)["results"]
         table = benchmark_table(results)
         print("\n" + table)
@@ -126,12 +138,13 @@ def main():
         print(f"shipped: {os.path.relpath(target, REPO)}")
 
     summary["total_min"] = round((time.time() - started) / 60, 1)
-    with open(os.path.join(RUN_DIR, "summary.json"), "w", encoding="utf-8") as handle:
+    summary_path = os.path.join(out_dir, "summary.json")
+    with open(summary_path, "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)
     over = summary["total_min_to_model"] > BUDGET_MINUTES
     print(f"\nrecipe done: model in {summary['total_min_to_model']:.1f} min (budget {BUDGET_MINUTES})"
           f"{' - OVER BUDGET' if over else ''}, {summary['total_min']:.1f} min with evaluation; "
-          f"summary in recipe_run/summary.json")
+          f"summary in {os.path.relpath(summary_path, REPO)}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,23 @@ def test_recipe_config_is_valid_and_fits_the_budget_plan():
     assert config.model_dir == os.path.join(train_recipe.RUN_DIR, "model")
 
 
+def test_small_recipe_shares_the_rendered_words_and_nothing_else(tmp_path):
+    """scripts/recipe_params_small.json: the same words, its own model dir, and a network
+    about half as wide; a missing --params file is one line before anything is rendered."""
+    from conftest import assert_clean_error
+
+    recipe = load_config(os.path.join(REPO, "scripts", "recipe_params.json"))
+    small = load_config(os.path.join(REPO, "scripts", "recipe_params_small.json"))
+    assert small.train_files == recipe.train_files and small.eval_files == recipe.eval_files
+    assert small.model_dir == os.path.join(train_recipe.RUN_DIR, "small", "model")
+    assert small.train_steps == small.decay_steps
+    assert all(s < r for s, r in zip(small.conv_channels, recipe.conv_channels))
+    result = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "train_recipe.py"), "--params",
+                             str(tmp_path / "nothing.json")], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert_clean_error(result, "nothing.json", "no such file")
+    assert "1/4 render" not in result.stdout + result.stderr
+
+
 def test_benchmark_table_lists_our_decoders_then_the_references():
     results = [{"name": s, "decoder": d, "alnum_word_accuracy": a}
                for s, d, a in [("IIIT5K", "lexicon", 0.9), ("IIIT5K", "greedy", 0.7), ("SVT", "greedy", 0.6),
