@@ -177,8 +177,9 @@ def calibration_words_settings(metadata: dict) -> dict:
     where its labels are lower-cased (or it has no upper-case letters), both cases where
     it reads them, words up to 18 characters as the recipe renders them."""
     characters = "".join(unit for unit in metadata["alphabet"] if len(unit) == 1)
-    cased = not metadata.get("lowercase_labels") and any(char.isupper() for char in characters) \
-        and any(char.islower() for char in characters)
+    # The renderer's own test for a charset with both cases (tf_crnn/synth/words.py).
+    cased = not metadata.get("lowercase_labels") and any(
+        char.islower() and char.upper() in characters for char in characters)
     return {"charset": characters, "case": "mixed" if cased else "lower", "max_length": 18}
 
 

@@ -77,5 +77,6 @@ def test_int8_calibration_words_come_from_the_exports_own_alphabet():
     assert cased["charset"] == "0123abcABC" and cased["case"] == "mixed"
     # Lower-cased labels read an upper-case letter as its lower case: calibrate on lower case.
     assert settings({"alphabet": list("abcABC"), "lowercase_labels": True})["case"] == "lower"
+    assert settings({"alphabet": list("aB"), "lowercase_labels": False})["case"] == "lower"  # no letter in both
     cyrillic = settings({"alphabet": list("абвгд") + ["<unk>"], "lowercase_labels": False})
     assert cyrillic["charset"] == "абвгд" and cyrillic["case"] == "lower"
