@@ -52,7 +52,9 @@ sys.path.insert(0, REPO)
 
 from tf_crnn.errors import ConfigError, DataError, UserError, exit_on_user_error  # noqa: E402
 from tf_crnn.model_files import read_metadata  # noqa: E402
+from tf_crnn.synth.words import has_both_cases  # noqa: E402
 from tf_crnn.tflite_convert import parse_widths  # noqa: E402
+from train_recipe import MAX_WORD_LENGTH as RECIPE_MAX_WORD_LENGTH  # noqa: E402
 
 SHIPPED_MODEL = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words")
 PEER_ENV = os.path.join(REPO, "benchmarks", "peers", "rapidocr", ".venv")
@@ -177,10 +179,8 @@ def calibration_words_settings(metadata: dict) -> dict:
     where its labels are lower-cased (or it has no upper-case letters), both cases where
     it reads them, words up to 18 characters as the recipe renders them."""
     characters = "".join(unit for unit in metadata["alphabet"] if len(unit) == 1)
-    # The renderer's own test for a charset with both cases (tf_crnn/synth/words.py).
-    cased = not metadata.get("lowercase_labels") and any(
-        char.islower() and char.upper() in characters for char in characters)
-    return {"charset": characters, "case": "mixed" if cased else "lower", "max_length": 18}
+    cased = not metadata.get("lowercase_labels") and has_both_cases(characters)
+    return {"charset": characters, "case": "mixed" if cased else "lower", "max_length": RECIPE_MAX_WORD_LENGTH}
 
 
 def calibration_shards(folder: str, count: int, metadata: dict) -> list:

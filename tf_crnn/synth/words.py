@@ -271,6 +271,11 @@ _MIXED_LABEL_STYLE_CDF = _cdf(_MIXED_LABEL_STYLE_P)
 _CASELESS_DISPLAY_STYLE_CDF = _cdf(_CASELESS_DISPLAY_STYLE_P)
 
 
+def has_both_cases(charset: str) -> bool:
+    """Whether some letter of `charset` is in it in both cases: what case 'mixed' needs."""
+    return any(c.islower() and c.upper() in charset for c in charset)
+
+
 def _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fraction):
     if not charset.strip():
         raise ConfigError("the charset has no character other than white space")
@@ -278,8 +283,7 @@ def _check_arguments(charset, min_len, max_len, case, digit_fraction, random_fra
         raise ConfigError(f"need 1 <= min_length <= max_length, got {min_len} and {max_len}")
     if case not in CASES:
         raise ConfigError(f"case must be one of {', '.join(CASES)}, got {case!r}")
-    has_both_cases = any(c.islower() and c.upper() in charset for c in charset)
-    if case == "mixed" and not has_both_cases:
+    if case == "mixed" and not has_both_cases(charset):
         raise ConfigError("case 'mixed' needs a charset with both lower- and upper-case letters")
     if digit_fraction < 0 or random_fraction < 0 or digit_fraction + random_fraction > 1:
         raise ConfigError("digit_fraction and random_fraction must be >= 0 and add up to at most 1")
