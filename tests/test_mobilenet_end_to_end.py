@@ -1,11 +1,27 @@
 """The CPU-efficient backbone (mobilenet_v3) through the whole path: a tiny CRNN trained
-through the Estimator reads its images through predict, and its TFLite and ONNX forms read
-as well. A file of its own, so that the two test workers run it beside the other
-end-to-end tests."""
+through the Estimator reads its images through predict, on both of TensorFlow's CPU kernel
+paths, and its TFLite and ONNX forms read as well. A file of its own, so that the two test
+workers run it beside the other end-to-end tests."""
 
+import glob
 import json
 
+from tensorflow.core.protobuf import saved_model_pb2
+
 from conftest import run_module, training_images
+
+
+def depthwise_strides(saved_model_dir):
+    """The strides of every depthwise convolution in a SavedModel's graphs and functions."""
+    model = saved_model_pb2.SavedModel()
+    with open(f"{saved_model_dir}/saved_model.pb", "rb") as handle:
+        model.ParseFromString(handle.read())
+    strides = []
+    for graph in model.meta_graphs:
+        nodes = list(graph.graph_def.node)
+        nodes += [node for function in graph.graph_def.library.function for node in function.node_def]
+        strides += [tuple(node.attr["strides"].list.i) for node in nodes if node.op.startswith("DepthwiseConv2d")]
+    return strides
 
 
 def test_a_tiny_mobilenet_v3_crnn_learns_to_read_and_exports(tiny_shards, tmp_path):
@@ -16,11 +32,18 @@ def test_a_tiny_mobilenet_v3_crnn_learns_to_read_and_exports(tiny_shards, tmp_pa
                                width_multiplier=0.5, train_steps=TINY_STEPS, save_checkpoints_steps=TINY_STEPS,
                                learning_rate_schedule="cosine", decay_steps=TINY_STEPS, decay_rate=0.05)
     run_module("tf_crnn.train", write_config(tmp_path / "params.json", **fields), check=True, timeout=900)
+    # TensorFlow's own kernels (and GPUs, and TF Serving builds without oneDNN) run depthwise
+    # convolutions with equal strides only: the export must hold no other.
+    export = max(glob.glob(str(tmp_path / "model" / "export" / "latest" / "*")))
+    strides = depthwise_strides(export)
+    assert strides and all(stride[1] == stride[2] for stride in strides), strides
     samples = training_images(tiny_shards)
-    result = run_module("tf_crnn.predict", tmp_path / "model", *[path for path, _ in samples], "--json", check=True)
     truth = dict(samples)
-    rows = json.loads(result.stdout)
-    assert sum(row["text"] == truth[row["path"]] for row in rows) / len(rows) >= 0.9, rows[:10]
+    for onednn in ("0", "1"):  # the export serves on both CPU kernel paths
+        result = run_module("tf_crnn.predict", export, *[path for path, _ in samples], "--json", check=True,
+                            env={"TF_ENABLE_ONEDNN_OPTS": onednn})
+        rows = json.loads(result.stdout)
+        assert sum(row["text"] == truth[row["path"]] for row in rows) / len(rows) >= 0.9, (onednn, rows[:10])
     # Its portable forms (builtin-only TFLite, ONNX) read as well.
     run_module("tf_crnn.tflite_convert", tmp_path / "model", "--output_dir", tmp_path / "tflite", "--forms", "fp32",
                check=True)

@@ -108,15 +108,24 @@ class ConvBN(tf.keras.layers.Layer):
 
     A strided conv pads explicitly (kernel // 2 on each side) and then runs 'valid', so its
     left edge is the same whatever the batch's width; an image of width w keeps ceil(w / s).
+
+    A depthwise conv with unequal strides, such as (2, 1), runs at stride 1 and then keeps
+    every second row (`subsample`): TensorFlow's own CPU kernels, its GPU kernels and TF
+    Serving builds without oneDNN only take equal depthwise strides. With the explicit
+    padding, row i of a stride-2 'valid' conv is row 2i of the stride-1 one, so the output and
+    the variables are exactly those of the strided conv (checkpoints stay compatible); the
+    extra rows cost a few percent of the block, depthwise convs being cheap.
     """
 
     def __init__(self, filters, kernel, stride=(1, 1), depthwise=False, activation="relu", dtype=None, name=None):
         super().__init__(name=name, dtype=dtype)
-        self.stride = stride
+        self.stride = tuple(stride)
         self.pad = tf.keras.layers.ZeroPadding2D(kernel // 2, dtype=dtype) if kernel > 1 else None
+        self.subsample = depthwise and self.stride[0] != self.stride[1]
         if depthwise:
-            self.conv = tf.keras.layers.DepthwiseConv2D(kernel, stride, padding="valid", use_bias=False,
-                                                        name="depthwise", dtype=dtype)
+            self.conv = tf.keras.layers.DepthwiseConv2D(kernel, (1, 1) if self.subsample else self.stride,
+                                                        padding="valid", use_bias=False, name="depthwise",
+                                                        dtype=dtype)
         else:
             self.conv = tf.keras.layers.Conv2D(filters, kernel, stride, padding="valid", use_bias=False,
                                                name="conv", dtype=dtype)
@@ -126,7 +135,10 @@ class ConvBN(tf.keras.layers.Layer):
     def call(self, x, widths=None, training=False):
         if self.pad is not None:
             x = self.pad(x)
-        x = self.bn(self.conv(x), training=training)
+        x = self.conv(x)
+        if self.subsample:
+            x = x[:, ::self.stride[0], ::self.stride[1], :]
+        x = self.bn(x, training=training)
         if self.activation is not None:
             x = self.activation(x)
         if widths is not None and self.stride[1] > 1:

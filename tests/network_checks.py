@@ -1,5 +1,16 @@
 """The CRNN network: parameter counts, one frame per FRAME_WIDTH pixels with both backbones,
-and readings that do not depend on the rest of the batch."""
+readings that do not depend on the rest of the batch, and a training step.
+
+TensorFlow 2.15 runs a CPU's convolutions with one of two sets of kernels, chosen when it
+starts: oneDNN's (on by default only on CPUs with AVX-512 VNNI, bfloat16 or AMX) or its own
+(every other CPU), and the two do not accept the same ops (its own take depthwise
+convolutions with equal strides only). So this file is not collected with the suite: the
+suite's tests/test_kernel_paths.py runs it once with `TF_ENABLE_ONEDNN_OPTS=0` and once with
+`=1`, each in a fresh process, and a break on either path fails on any machine. Run it
+alone with `pytest tests/network_checks.py`.
+"""
+
+import os
 
 import numpy as np
 import pytest
@@ -8,6 +19,16 @@ import tensorflow as tf
 from tf_crnn.model.network import CRNN
 
 BACKBONES = ("vgg", "mobilenet_v3")
+
+
+def test_the_kernels_are_those_the_environment_asks_for():
+    """The process runs on the path TF_ENABLE_ONEDNN_OPTS names (when it names one)."""
+    from tensorflow.python.util import _pywrap_util_port
+
+    asked = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if asked not in ("0", "1"):
+        pytest.skip("TF_ENABLE_ONEDNN_OPTS not set: the machine's default path")
+    assert _pywrap_util_port.IsMklEnabled() == (asked == "1")
 
 
 def _small(backbone, lstm_units=(8,), num_classes=5):
@@ -113,3 +134,20 @@ def test_batch_norm_momentum_sets_how_far_one_training_step_moves_the_statistics
     assert len(means[0.5]) == len(means[0.99]) > 3
     for fast, slow in zip(means[0.5], means[0.99]):
         np.testing.assert_allclose(fast, 50.0 * slow, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_one_training_step_moves_every_variable_with_finite_gradients(backbone):
+    """The backward pass runs on this kernel path (the depthwise convolutions' gradients
+    included) and reaches every trainable variable."""
+    network = _small(backbone)
+    images = tf.random.stateless_uniform([3, 32, 72, 1], seed=(3, 4))
+    widths = tf.constant([72, 50, 21])
+    with tf.GradientTape() as tape:
+        logits = network(images, widths, training=True)
+        loss = tf.reduce_mean(tf.square(logits))
+    gradients = tape.gradient(loss, network.trainable_variables)
+    assert len(gradients) == len(network.trainable_variables) > 10
+    for variable, gradient in zip(network.trainable_variables, gradients):
+        assert gradient is not None, variable.name
+        assert np.all(np.isfinite(tf.convert_to_tensor(gradient).numpy())), variable.name
