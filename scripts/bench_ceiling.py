@@ -89,8 +89,8 @@ def main():
     flops = {backbone: forward_flops(config, backbone) for backbone in BACKBONES}
     forward = flops[config.backbone]
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "")
-    # Under such a cap a bfloat16 matmul aborts the process instead of running emulated as
-    # on an AVX2-only CPU.
+    # Such a cap keeps oneDNN on, with no bfloat16 matmul: the process aborts instead of
+    # running it emulated as an AVX2-only CPU (TensorFlow's own kernels) does.
     bf16 = not bfloat16_capped_off()
     result = {
         "benchmark": "cpu_ceiling",

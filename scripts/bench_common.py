@@ -9,11 +9,14 @@ CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf1
 
 
 def cpu_features() -> dict:
-    """Which of the features that set TensorFlow's speed this CPU has, and the oneDNN cap.
+    """Which of the features that set TensorFlow's speed this CPU has, and the kernel settings.
 
     Figures differ 3-4x between CPUs with AVX-512 and native bfloat16 and CPUs with AVX2
-    only, so every result says which it came from; ONEDNN_MAX_CPU_ISA (e.g. AVX2) makes
-    TensorFlow's oneDNN kernels act as the slower kind, and such figures are emulated.
+    only, so every result says which it came from. ONEDNN_MAX_CPU_ISA (e.g. AVX2) only caps
+    the instructions of TensorFlow's oneDNN kernels and keeps them on: figures under it
+    ("emulated AVX2") are not the path of an AVX2-only CPU, where TensorFlow 2.15 runs its
+    own kernels. TF_ENABLE_ONEDNN_OPTS=0 runs those own kernels on any CPU (1 forces oneDNN
+    on), so it is recorded too.
     """
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -22,14 +25,18 @@ def cpu_features() -> dict:
         flags = set()
     features = {name: name in flags for name in CPU_FEATURES}
     features["onednn_max_cpu_isa"] = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    features["tf_enable_onednn_opts"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
     return features
 
 
 def describe_cpu(features: dict) -> str:
-    """One line: the features present, and the oneDNN cap when one is set."""
+    """One line: the features present, then TF_ENABLE_ONEDNN_OPTS and the oneDNN cap when set."""
     present = " ".join(name for name in CPU_FEATURES if features.get(name)) or "none of " + " ".join(CPU_FEATURES)
+    opts = features.get("tf_enable_onednn_opts")
     cap = features.get("onednn_max_cpu_isa")
-    return f"CPU features: {present}" + (f"; ONEDNN_MAX_CPU_ISA={cap} (emulated)" if cap else "")
+    return (f"CPU features: {present}" + (f"; TF_ENABLE_ONEDNN_OPTS={opts}" if opts else "")
+            + (f"; oneDNN kept on, capped (not the kernels of an AVX2-only CPU): ONEDNN_MAX_CPU_ISA={cap} (emulated)"
+               if cap else ""))
 
 
 def latency_percentiles(latencies) -> tuple:

@@ -14,7 +14,8 @@ for a user's folder of labelled crops; they are converted with `tf_crnn.data.con
 Both are evaluated on the held-out numbers every `--eval_every` steps; the table gives the
 exact word accuracy reached by each minute mark, and benchmarks/results/fine_tune.png
 draws both curves. Figures are for the CPU the script runs on, which it names
-(ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 machine emulates an AVX2-only CPU).
+(ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 machine keeps oneDNN on, capped at AVX2: not the
+kernels an AVX2-only CPU runs, which TF_ENABLE_ONEDNN_OPTS=0 gives on any CPU).
 Writes benchmarks/results/fine_tune.json.
 """
 

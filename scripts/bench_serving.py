@@ -5,8 +5,9 @@ Feeds encoded PNG bytes to `serving_default`, as TF Serving would. Without
 model_params.json) for one step on generated 32x100 images and exports it: speed does
 not depend on the weights. Prints the figures and writes benchmarks/results/serving.json,
 with what the export computes in (its metadata's `precision`) and `ONEDNN_MAX_CPU_ISA`
-when set (ONEDNN_MAX_CPU_ISA=AVX2 emulates an AVX2-only CPU); an export in bfloat16 on a
-CPU that emulates it gets the warning of tf_crnn/precision.py.
+when set (ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 CPU keeps oneDNN on, capped at AVX2: not
+the kernels an AVX2-only CPU runs, which `TF_ENABLE_ONEDNN_OPTS=0` gives); an export in
+bfloat16 on a CPU that emulates it gets the warning of tf_crnn/precision.py.
 
     python scripts/bench_serving.py [--saved_model DIR] [--config model_params.json] [--repeats 30]
 """

@@ -14,8 +14,10 @@ seen. The benchmark sets are never used: this is for choosing the recipe's netwo
 
 The words are rendered once, with the recipe's renderer settings and a seed of their own
 (benchmarks/results/time_to_accuracy_data/, kept for the next run). Figures are for the
-CPU the script runs on, which it names (ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 machine
-emulates an AVX2-only CPU: `precision: auto` then trains in float32, as there). Writes
+CPU the script runs on, which it names. ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 machine
+("emulated AVX2") keeps oneDNN on, capped at AVX2, so it is not the kernels an AVX2-only
+CPU runs; TF_ENABLE_ONEDNN_OPTS=0 is (its speed still that of the CPU it runs on). Under
+either, `precision: auto` trains in float32, as on an AVX2-only CPU. Writes
 benchmarks/results/time_to_accuracy.json.
 """
 

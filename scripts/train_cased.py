@@ -20,7 +20,8 @@ the same network trained from scratch for as many steps.
 
 Everything goes to cased_run/; an interrupted run resumes (shards are kept, training
 continues from its model dir). Figures are for the CPU it runs on
-(ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 machine emulates an AVX2-only one).
+(ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 machine keeps oneDNN on, capped at AVX2: not the
+kernels an AVX2-only CPU runs, which TF_ENABLE_ONEDNN_OPTS=0 gives on any CPU).
 """
 
 import argparse
