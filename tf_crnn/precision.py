@@ -26,14 +26,21 @@ def bfloat16_capped_off() -> bool:
     return os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ISAS_WITHOUT_BFLOAT16
 
 
+def onednn_turned_off() -> bool:
+    """True when `TF_ENABLE_ONEDNN_OPTS=0` keeps TensorFlow on its own CPU kernels, which
+    have no native bfloat16 arithmetic on any CPU (tf_crnn/kernels.py)."""
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower() in ("0", "false")
+
+
 def cpu_has_bfloat16() -> bool:
     """True on CPUs with native bfloat16 arithmetic (AVX512-BF16 or AMX), where mixed
     bfloat16 trains about 1.7x faster; elsewhere it is emulated and slower than float32.
 
-    `ONEDNN_MAX_CPU_ISA` capped below AVX512_CORE_BF16 (e.g. AVX2, to stand in for an
-    older CPU) keeps oneDNN off those instructions, so it counts as no native bfloat16.
+    `ONEDNN_MAX_CPU_ISA` capped below AVX512_CORE_BF16 keeps oneDNN off those
+    instructions, and `TF_ENABLE_ONEDNN_OPTS=0` keeps oneDNN off altogether: either counts
+    as no native bfloat16.
     """
-    if bfloat16_capped_off():
+    if bfloat16_capped_off() or onednn_turned_off():
         return False
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
