@@ -38,7 +38,7 @@ recipe: setup
 # longest files first (tests/conftest.py LONGEST_FILES; xdist would otherwise put the files
 # with most tests first and leave the long single-test files for the end).
 test: setup
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder tests
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20 tests
 
 clean:
 	rm -rf $(VENV) runs quickstart_run recipe_run cased_run

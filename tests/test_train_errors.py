@@ -26,3 +26,47 @@ def test_verbosity_debug_is_absl_info_level():
     assert named_verbosity(["train", "p.json", "--verbosity", "debug"]) == ["train", "p.json", "--verbosity=0"]
     assert named_verbosity(["train", "--verbosity=info", "p.json"]) == ["train", "--verbosity=0", "p.json"]
     assert named_verbosity(["train", "-v", "1", "p.json"]) == ["train", "-v", "1", "p.json"]
+
+
+def test_stop_at_reads_times_and_durations_and_refuses_the_rest():
+    import datetime
+
+    import pytest
+
+    from tf_crnn.errors import ConfigError
+    from tf_crnn.train import parse_stop_at
+
+    now = datetime.datetime(2026, 12, 7, 10, 30)
+    assert parse_stop_at("90m", now) == datetime.datetime(2026, 12, 7, 12, 0)
+    assert parse_stop_at("2h", now) == datetime.datetime(2026, 12, 7, 12, 30)
+    assert parse_stop_at("11:15", now) == datetime.datetime(2026, 12, 7, 11, 15)
+    assert parse_stop_at("09:00", now) == datetime.datetime(2026, 12, 8, 9, 0)  # the next 09:00
+    assert parse_stop_at("2026-12-09T08:00", now) == datetime.datetime(2026, 12, 9, 8, 0)
+    for bad, message in (("soon", "is not a time"), ("2026-12-01T08:00", "has already passed"), ("25:00", "not a time")):
+        with pytest.raises(ConfigError, match=message):
+            parse_stop_at(bad, now)
+
+
+def test_the_stop_hook_asks_to_stop_once_the_time_has_come():
+    import datetime
+
+    from tf_crnn.model.stop import StopAtTime
+
+    class Context:
+        asked = False
+
+        def request_stop(self):
+            self.asked = True
+
+    later, context = StopAtTime(datetime.datetime.now() + datetime.timedelta(hours=1)), Context()
+    later.after_run(context, None)
+    assert not context.asked and not later.stopped
+    past = StopAtTime(datetime.datetime.now() - datetime.timedelta(seconds=1))
+    past.after_run(context, None)
+    assert context.asked and past.stopped
+
+
+def test_a_bad_stop_at_is_named(tiny_shards, tmp_path):
+    fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"))
+    result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields), "--stop_at=tomorrow")
+    assert_clean_error(result, "flag --stop_at: 'tomorrow' is not a time")

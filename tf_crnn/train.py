@@ -12,13 +12,17 @@ log (the RunConfig, hooks, checkpoints) comes back with `--verbosity debug`.
 """
 
 import dataclasses
+import datetime
 import os
+import re
 import sys
 
 from absl import app, flags
 
-from tf_crnn.config import (check_same_architecture, expand_files, load_config, write_resolved)
+from tf_crnn.config import (best_metric, check_same_architecture, eval_sources, expand_files, load_config,
+                             train_sources, with_label_handling, write_resolved)
 from tf_crnn.errors import ConfigError, DataError, exit_on_user_error
+from tf_crnn.kernels import describe_kernels, use_onednn_for_training
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Where checkpoints, summaries and exports go (overrides the config).")
@@ -27,8 +31,38 @@ flags.DEFINE_integer("batch_size", None, "Batch size (overrides the config).")
 flags.DEFINE_float("learning_rate", None, "Base learning rate (overrides the config).")
 flags.DEFINE_string("gpu", None, "GPUs to use (CUDA_VISIBLE_DEVICES), e.g. '0', '0,1', or '-1' for CPU only.")
 flags.DEFINE_integer("save_checkpoints_steps", None, "Checkpoint and evaluate every N steps (overrides the config).")
+flags.DEFINE_string("stop_at", None, "Stop at this local time ('2026-12-07T02:40' or '02:40', the next such time) "
+                                     "or after this long ('90m', '2h'), with a checkpoint, an evaluation and its "
+                                     "exports; the same command resumes the run.")
 flags.DEFINE_string("init_from", None, "Start a new model dir from these weights: a checkpoint prefix, a model dir, "
                                        "a tf_crnn export or a shipped model's name, e.g. crnn_words (overrides the config).")
+
+
+EVALUATIONS_LOG = "evaluations.jsonl"
+
+
+def parse_stop_at(text: str, now: datetime.datetime = None) -> datetime.datetime:
+    """--stop_at as a local time: 'YYYY-MM-DDTHH:MM', 'HH:MM' (the next one) or a duration
+    such as '90m' or '2h'; anything else, or a time already past, is a ConfigError."""
+    now = now or datetime.datetime.now()
+    duration = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([mh])", text.strip())
+    if duration:
+        amount = float(duration.group(1))
+        return now + datetime.timedelta(minutes=amount * (60 if duration.group(2) == "h" else 1))
+    clock = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    try:
+        if clock:
+            moment = now.replace(hour=int(clock.group(1)), minute=int(clock.group(2)), second=0, microsecond=0)
+            return moment if moment > now else moment + datetime.timedelta(days=1)
+        moment = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ConfigError(f"flag --stop_at: {text!r} is not a time ('2026-12-07T02:40', '02:40') or a duration "
+                          "('90m', '2h')")
+    if moment <= now:
+        raise ConfigError(f"flag --stop_at: {text!r} has already passed")
+    return moment
 
 
 def flag_overrides() -> dict:
@@ -41,6 +75,17 @@ def flag_overrides() -> dict:
         "save_checkpoints_steps": FLAGS.save_checkpoints_steps,
         "init_from": FLAGS.init_from,
     }
+
+
+def expanded_sources(config, kind: str):
+    """(DataSource, its shards, the name errors give it) for each train or eval source; a
+    source whose globs match nothing is refused by name."""
+    sources = train_sources(config) if kind == "train" else eval_sources(config)
+    out = []
+    for index, source in enumerate(sources):
+        what = f"{kind}_sources[{index}] ({source.name})" if getattr(config, f"{kind}_sources") else f"{kind}_files"
+        out.append((source, expand_files(source.files, what), what))
+    return out
 
 
 def refuse_non_model_dir(model_dir: str) -> None:
@@ -87,9 +132,12 @@ def warm_start_plan(config):
     return plan
 
 
-def train_and_evaluate(config):
-    """Trains `config` to `config.train_steps`, evaluating and exporting along the way."""
+def train_and_evaluate(config, stop_at: datetime.datetime = None):
+    """Trains `config` to `config.train_steps`, evaluating and exporting along the way; or
+    until `stop_at`, when training stops with a checkpoint, an evaluation and its exports."""
     import tensorflow as tf
+
+    from tf_crnn.model.stop import StopAtTime
 
     from tf_crnn.data.check import check_training_data
     from tf_crnn.data.input import make_input_fn
@@ -99,14 +147,16 @@ def train_and_evaluate(config):
     from tf_crnn.model_files import write_metadata
 
     refuse_non_model_dir(config.model_dir)
-    train_files = expand_files(config.train_files, "train_files")
-    eval_files = expand_files(config.eval_files, "eval_files")
+    print(describe_kernels(), flush=True)
+    train_data = expanded_sources(config, "train")
+    eval_data = expanded_sources(config, "eval")
     check_same_architecture(config, config.model_dir)
     # In a TF_CONFIG cluster only the chief writes into the shared model dir (all tasks start
     # at once); the other trainers shuffle with their own seed, or all would read alike.
     cluster = tf.estimator.RunConfig()  # only reads TF_CONFIG
     if cluster.is_chief:
-        check_training_data(config, (("train_files", train_files), ("eval_files", eval_files)))
+        for source, files, what in train_data + eval_data:
+            check_training_data(with_label_handling(config, source), ((what, files),))
         write_resolved(config, config.model_dir)
     config = dataclasses.replace(config, seed=config.seed + (cluster.global_id_in_cluster or 0))
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
@@ -126,18 +176,24 @@ def train_and_evaluate(config):
     receiver = serving_input_receiver_fn(config)
     assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata")) if exports_here else None
     latest = LatestExporter("latest", receiver, assets_extra=assets, exports_to_keep=config.keep_checkpoint_max)
-    exporters = [latest, BestExporter("best", receiver, metric="word_accuracy", exports_to_keep=1,
-                                      assets_extra=assets, latest=latest)]
-    train_spec = tf.estimator.TrainSpec(make_input_fn(config, train_files, training=True), max_steps=config.train_steps)
+    exporters = [latest, BestExporter("best", receiver, metric=best_metric(config), exports_to_keep=1,
+                                      assets_extra=assets, latest=latest,
+                                      log_path=os.path.join(config.model_dir, EVALUATIONS_LOG))]
+    stop = StopAtTime(stop_at) if stop_at else None
+    train_spec = tf.estimator.TrainSpec(make_input_fn(config, [(s, f) for s, f, _ in train_data], training=True),
+                                        max_steps=config.train_steps, hooks=[stop] if stop else [])
     eval_spec = tf.estimator.EvalSpec(
-        make_input_fn(config, eval_files, training=False),
+        make_input_fn(config, [(s, f) for s, f, _ in eval_data], training=False),
         steps=config.eval_steps or None,
         exporters=exporters,
         start_delay_secs=0,
         throttle_secs=0,
     )
     result = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
-    if cluster.is_chief:
+    if stop is not None and stop.stopped:
+        print(f"stopped at {stop_at:%Y-%m-%d %H:%M} as asked (--stop_at); the same command resumes the run",
+              flush=True)
+    elif cluster.is_chief:
         check_trained_to_the_end(config)
     return result
 
@@ -147,9 +203,10 @@ def run(argv):
     if len(argv) != 2:
         raise SystemExit("usage: python -m tf_crnn.train CONFIG.json [--model_dir=DIR] [--train_steps=N] ...")
     config = load_config(argv[1], flag_overrides())
+    stop_at = parse_stop_at(FLAGS.stop_at) if FLAGS.stop_at else None
     if config.gpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = config.gpu
-    result = train_and_evaluate(config)
+    result = train_and_evaluate(config, stop_at)
     metrics = result[0] if result else None
     if metrics:
         shown = ", ".join(f"{k}={metrics[k]:.4f}" for k in ("word_accuracy", "alnum_word_accuracy", "cer", "loss") if k in metrics)
@@ -172,6 +229,7 @@ def named_verbosity(argv):
 
 
 def main():
+    use_onednn_for_training()  # before TensorFlow is imported (tf_crnn/kernels.py)
     app.run(run, argv=named_verbosity(sys.argv))
 
 

@@ -1,7 +1,8 @@
 """What a training run is about to read, checked before its first step.
 
 An input pipeline that drops every example does not fail: it waits for the next one,
-forever. So before training starts, each set (train_files, eval_files) is checked:
+forever. So before training starts, each set (train_files, eval_files, each of the
+train_sources and eval_sources with its own label handling) is checked:
 
 - every label is counted against the alphabet, inside TensorFlow (only offending rows
   reach Python): an empty set stops the run, so does any label with units outside the
@@ -98,7 +99,7 @@ def cached_label_count(config, files) -> LabelCount:
     count = count_labels(config, files)
     cached = {key: value for key, value in cached.items() if key != fingerprint}
     cached[fingerprint] = asdict(count)
-    cached = dict(list(cached.items())[-4:])  # a train and an eval set, and the ones before them
+    cached = dict(list(cached.items())[-8:])  # the sets of a run (a few sources each), and those before them
     os.makedirs(config.model_dir, exist_ok=True)
     with open(cache + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(cached, handle, ensure_ascii=False)
@@ -119,9 +120,12 @@ def check_label_count(config, what: str, files: List[str], count: LabelCount) ->
     if count.unknown and config.unknown_label_policy == "error":
         raise DataError(
             f"{count.unknown} label(s) have characters outside the alphabet ({config.alphabet_file}); the first:\n"
-            f"{first}\nAdd the units to the alphabet, or set unknown_label_policy to 'skip' or 'unknown'."
+            f"{first}\nAdd the units to the alphabet, or set unknown_label_policy to 'skip', 'strip' or 'unknown'."
         )
     skipped = count.unknown if config.unknown_label_policy == "skip" else 0
+    if count.unknown and config.unknown_label_policy == "strip":
+        print(f"{what}: {count.unknown} of {count.records} labels lose their characters outside the alphabet "
+              "(unknown_label_policy 'strip'; an example left with no character is skipped)", file=sys.stderr)
     dropped = count.empty + skipped
     if dropped == count.records:
         raise DataError(f"field '{what}': no example survives: of {count.records} labels, {skipped} have characters "

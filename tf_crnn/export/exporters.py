@@ -6,7 +6,8 @@ resumed run then dies at its first export. This exporter keeps its record in a s
 JSON file written atomically next to the exports instead.
 
 It runs after every evaluation, so it also prints the one line a person reads about it:
-the step, word accuracy, CER, the best so far, and whether an export was written.
+the step, word accuracy, CER, the best so far, and whether an export was written; and it
+appends every figure of the evaluation to MODEL_DIR/evaluations.jsonl, one line each.
 
 When the evaluated checkpoint is a new best, the latest exporter has just exported that
 same checkpoint: the best exporter copies that SavedModel instead of building and saving
@@ -17,6 +18,7 @@ of a small model).
 import json
 import os
 import shutil
+import time
 
 import tensorflow as tf
 
@@ -45,8 +47,9 @@ class BestExporter(tf.estimator.Exporter):
     """Exports when `metric` beats every earlier evaluation of the run; keeps the newest few."""
 
     def __init__(self, name, serving_input_receiver_fn, metric="word_accuracy", exports_to_keep=1,
-                 assets_extra=None, latest=None):
+                 assets_extra=None, latest=None, log_path=None):
         self._name = name
+        self._log_path = log_path
         self._latest = latest
         self._assets_extra = assets_extra
         self._receiver_fn = serving_input_receiver_fn
@@ -64,11 +67,27 @@ class BestExporter(tf.estimator.Exporter):
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def _log(self, eval_result):
+        """Appends the evaluation's figures to `log_path` as one JSON line (one write, so a
+        crash leaves whole lines): a long run's curve, readable while it trains."""
+        if not self._log_path:
+            return
+        figures = {"global_step": int(eval_result.get("global_step", 0)), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        figures.update({key: round(float(value), 6) for key, value in sorted(eval_result.items())
+                        if key != "global_step" and getattr(value, "size", 1) == 1})
+        with open(self._log_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(figures) + "\n")
+
     def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
+        self._log(eval_result)
         value = float(eval_result[self._metric])
         best = self._best_so_far(export_path)
         line = (f"evaluation at step {int(eval_result.get('global_step', 0)):,}: {self._metric.replace('_', ' ')} "
                 f"{value:.1%}" + (f", CER {float(eval_result['cer']):.4f}" if "cer" in eval_result else ""))
+        by_source = [f"{key.split('/', 1)[1]} {float(eval_result[key]):.1%}" for key in sorted(eval_result)
+                     if key.startswith("word_accuracy/")]
+        if by_source:
+            line += f" (word accuracy by source: {', '.join(by_source)})"
         if best is not None and value <= best:
             print(f"{line}; best so far {best:.1%}, no new best export", flush=True)
             return None

@@ -40,16 +40,18 @@ def edit_distances(predicted_ids: tf.Tensor, true_ids: tf.Tensor) -> tf.Tensor:
     return tf.edit_distance(sparse_from_padded(predicted_ids), sparse_from_padded(true_ids), normalize=False)
 
 
-def eval_metric_ops(predicted_words, true_words, predicted_ids, true_ids, true_lengths) -> dict:
-    """tf.compat.v1 streaming metrics for EstimatorSpec.eval_metric_ops."""
+def eval_metric_ops(predicted_words, true_words, predicted_ids, true_ids, true_lengths, mask=None) -> dict:
+    """tf.compat.v1 streaming metrics for EstimatorSpec.eval_metric_ops; with `mask`
+    (bool [batch]), over the examples it keeps only."""
     exact = tf.cast(tf.equal(predicted_words, true_words), tf.float32)
     alnum = tf.cast(tf.equal(tf_normalize_alnum(predicted_words), tf_normalize_alnum(true_words)), tf.float32)
     lengths = tf.cast(true_lengths, tf.float32)
     errors = edit_distances(predicted_ids, true_ids)
     # mean(errors / length) weighted by length is sum(errors) / sum(length).
     per_char = errors / tf.maximum(lengths, 1.0)
+    kept = tf.ones_like(exact) if mask is None else tf.cast(mask, tf.float32)
     return {
-        "word_accuracy": tf.compat.v1.metrics.mean(exact),
-        "alnum_word_accuracy": tf.compat.v1.metrics.mean(alnum),
-        "cer": tf.compat.v1.metrics.mean(per_char, weights=lengths),
+        "word_accuracy": tf.compat.v1.metrics.mean(exact, weights=kept),
+        "alnum_word_accuracy": tf.compat.v1.metrics.mean(alnum, weights=kept),
+        "cer": tf.compat.v1.metrics.mean(per_char, weights=lengths * kept),
     }

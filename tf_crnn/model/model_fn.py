@@ -251,6 +251,11 @@ def model_fn(features, labels, mode, params, config=None):
             train_op = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
         too_long = labels_too_long(labels["ids"], labels["lengths"], frame_lengths)
         tf.compat.v1.summary.scalar("examples_too_long", too_long)
+        if settings.train_sources and "source" in features:
+            # What share of each batch every source gave: the mix the weights asked for.
+            for index, source in enumerate(settings.train_sources):
+                share = tf.reduce_mean(tf.cast(tf.equal(features["source"], index), tf.float32))
+                tf.compat.v1.summary.scalar(f"source_share/{source.name}", share)
         hook = ProgressHook({"images": tf.shape(images)[0], "loss": loss, "rate": rate, "too_long": too_long},
                             settings.log_step_count_steps, settings.train_steps, global_step)
         scaffold = None
@@ -268,6 +273,14 @@ def model_fn(features, labels, mode, params, config=None):
     predicted_words = alphabet.tf_decode(ids)
     true_words = alphabet.tf_decode(labels["ids"])
     metric_ops = metrics.eval_metric_ops(predicted_words, true_words, ids, labels["ids"], labels["lengths"])
+    if settings.eval_sources and "source" in features:
+        # Each eval source's own figures, as `word_accuracy/NAME` and so on (TensorBoard
+        # shows them side by side; the best export may be picked on one of them).
+        for index, source in enumerate(settings.eval_sources):
+            mask = tf.equal(features["source"], index)
+            own = metrics.eval_metric_ops(predicted_words, true_words, ids, labels["ids"], labels["lengths"],
+                                          mask=mask)
+            metric_ops.update({f"{name}/{source.name}": op for name, op in own.items()})
     hooks = []
     if settings.eval_image_summaries > 0:
         eval_dir = params.get("eval_dir")
