@@ -1,37 +1,47 @@
-"""tf_crnn's shipped export against RapidOCR's recognizer on the same IIIT5K crops.
+"""tf_crnn's shipped export against RapidOCR's recognizers on the same IIIT5K crops.
 
-Issue 18 asks for serving that is fast next to what users would pick instead. Both
-systems read the first `--images` crops of ../shared/benchmarks/IIIT5K/labels.tsv as
-encoded bytes, in one run: tf_crnn's `serving_default` (default: the newest version of
-tf_crnn/pretrained/crnn_words) at batch 1 (one image a call) and batch 64; the same
-weights as a TFLite core (builtin ops, int8 weights and activations calibrated on words
-the project's renderer draws from the export's own alphabet, or `--tflite_form fp16`;
-one signature for each of the `--tflite_widths`, each crop run on the narrowest that
-holds it, made with tf_crnn.tflite_convert) in ai-edge-litert with 2 threads,
-preprocessing and numpy greedy decoding included, at batch 1 (`--no_tflite` skips
-it); and RapidOCR 1.4.4 (PP-OCRv4 recognizer on ONNX Runtime, recognition only, 2
-intra-op threads) at batch 1. Each row gets words/s, p50 and p99 latency per call and
-the alphanumeric case-insensitive word accuracy on those crops; then the ratios against
-the targets, the CPU's vector features and whether oneDNN was capped by
-ONEDNN_MAX_CPU_ISA. A benchmark, not a test: nothing is asserted about speed. Writes
-benchmarks/results/vs_rapidocr.json.
+Issue 18 asks for serving that is fast next to what users would pick instead, and issue 33
+sets the same bar against RapidOCR's newer release. All systems read the first `--images`
+crops of ../shared/benchmarks/IIIT5K/labels.tsv as encoded bytes, in one run: tf_crnn's
+`serving_default` (default: the newest version of tf_crnn/pretrained/crnn_words) at batch 1
+(one image a call) and batch 64; the same weights as a TFLite core (builtin ops, int8
+weights and activations calibrated on words the project's renderer draws from the export's
+own alphabet, or `--tflite_form fp16`; one signature for each of the `--tflite_widths`,
+each crop run on the narrowest that holds it, made with tf_crnn.tflite_convert) in
+ai-edge-litert with 2 threads, preprocessing and numpy greedy decoding included, at batch
+1 (`--no_tflite` skips it); and two RapidOCR releases at batch 1, each on ONNX Runtime
+with 2 intra-op threads, recognition only (use_det=False, use_cls=False, use_rec=True):
+rapidocr-onnxruntime 1.4.4 (PP-OCRv4 recognizer) and rapidocr 3.10.0 (its bundled
+PP-OCRv6 small recognizer). Each row gets words/s, p50 and p99 latency per call and the
+alphanumeric case-insensitive word accuracy on those crops; then the ratios against the
+targets, against each RapidOCR row (issue 18's against 1.4.4, issue 33's against 3.10.0:
+tf_crnn batch 1 at least 1.5x, batch 64 at least 5x, and the TFLite row held to batch 1's
+1.5x against both), the CPU's vector features, whether oneDNN was capped by
+ONEDNN_MAX_CPU_ISA (a cap keeps oneDNN on: AVX2 on an AVX-512 CPU is not the kernels an
+AVX2-only CPU runs) and TF_ENABLE_ONEDNN_OPTS (0: TensorFlow's own kernels, as on an
+AVX2-only CPU). A benchmark, not a test: nothing is asserted about speed. Writes
+benchmarks/results/vs_rapidocr.json, whose "peers" holds each RapidOCR's package and
+versions (or why it was skipped) under "rapidocr_1_4_4" and "rapidocr_3_10_0".
 
 The systems take turns: each reads all the crops once, then the next, `--repeats` rounds;
 words/s is over all the passes, and each row lists its passes' own figures. On the 2-core
-AMD EPYC of 2026-12-04, RapidOCR's passes run back to back in a worker alone on the
+AMD EPYC of 2026-12-04, RapidOCR 1.4.4's passes run back to back in a worker alone on the
 machine swung between about 37 and 76 words/s from one pass to the next (tf_crnn's stay
 within 10%), so three passes in one block, as this script ran them before, gave it
 anything from 43 to 73. Taking turns, it read 73 to 77 in every one of 10 passes: the
-comparison is against the peer at its fastest, and a drift of the machine falls on both.
+comparison is against the peer at its fastest, and a drift of the machine falls on all.
 
-RapidOCR needs numpy 2 and its own onnxruntime, so it runs in a virtual environment of
-its own, in a worker process that stays up for the whole run and reads a pass when asked
-(benchmarks/peers/rapidocr_worker.py); `--make_peer_env` makes that environment. Without
-it the RapidOCR row is skipped, with a line saying how to make it.
+RapidOCR needs numpy 2 and its own onnxruntime, so each release runs in a virtual
+environment of its own (benchmarks/peers/rapidocr/.venv for 1.4.4, `--peer_env`;
+benchmarks/peers/rapidocr3/.venv for 3.10.0, `--peer3_env`), in a worker process that
+stays up for the whole run and reads a pass when asked (benchmarks/peers/rapidocr_worker.py).
+`--make_peer_env` makes both environments (`--make_peer_env 1.4.4` or `3.10.0`: one) and
+stops. A release whose environment is missing has its row skipped, with a line saying how
+to make it.
 
-    python scripts/bench_vs_rapidocr.py --make_peer_env
+    python scripts/bench_vs_rapidocr.py --make_peer_env [1.4.4|3.10.0]
     python scripts/bench_vs_rapidocr.py [--images 300] [--repeats 10] [--saved_model DIR] [--benchmarks DIR]
-        [--tflite_form int8|fp16] [--tflite_widths 64,96,128,192,256]
+        [--tflite_form int8|fp16] [--tflite_widths 64,96,128,192,256] [--peer_env DIR] [--peer3_env DIR]
 """
 
 import argparse
@@ -44,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 from bench_common import cpu_name, latency_percentiles, write_result  # the scripts folder is sys.path[0]
 
@@ -57,18 +68,57 @@ from tf_crnn.tflite_convert import parse_widths  # noqa: E402
 from train_recipe import MAX_WORD_LENGTH as RECIPE_MAX_WORD_LENGTH  # noqa: E402
 
 SHIPPED_MODEL = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words")
-PEER_ENV = os.path.join(REPO, "benchmarks", "peers", "rapidocr", ".venv")
-PEER_WORKER = os.path.join(REPO, "benchmarks", "peers", "rapidocr_worker.py")
-PEER_PACKAGE = "rapidocr-onnxruntime==1.4.4"
+PEERS_DIR = os.path.join(REPO, "benchmarks", "peers")
+PEER_WORKER = os.path.join(PEERS_DIR, "rapidocr_worker.py")
 PEER_PYTHON = "python3.11"
 PEER_THREADS = 2
 BATCH_SIZES = (1, 64)
-PEER_ROW = "RapidOCR batch 1"
 TFLITE_FORMS = ("int8", "fp16")  # the first is the default
 CALIBRATION_SEED = 7  # the renderer's seed for the int8 calibration words (the recipe trains on seed 11)
-# Issue 18's targets: words/s of these rows over RapidOCR's batch 1.
+# Words/s of these rows over each RapidOCR row's (issue 18 against 1.4.4, issue 33 against 3.10.0).
 TARGETS = {"tf_crnn batch 1": 1.5, "tf_crnn batch 64": 5.0,
            **{f"tf_crnn TFLite {form} batch 1": 1.5 for form in TFLITE_FORMS}}
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One RapidOCR release: its row, its environment and how the worker calls it."""
+
+    version: str  # --make_peer_env's choice
+    api: str  # the worker's: the module it imports
+    packages: tuple  # what pip installs in its environment
+    env: str  # its environment's default folder
+    env_flag: str  # the flag that names another
+    issue: int  # the issue whose targets the ratios against it are
+    recognizer: str
+    call: str
+
+    @property
+    def name(self) -> str:
+        return f"RapidOCR {self.version}"
+
+    @property
+    def row(self) -> str:
+        return f"{self.name} batch 1"
+
+    @property
+    def key(self) -> str:
+        """The report's key for it under "peers"."""
+        return "rapidocr_" + self.version.replace(".", "_")
+
+
+PEERS = (
+    Peer("1.4.4", "rapidocr_onnxruntime", ("rapidocr-onnxruntime==1.4.4",),
+         os.path.join(PEERS_DIR, "rapidocr", ".venv"), "--peer_env", 18,
+         "PP-OCRv4 (ch_PP-OCRv4_rec_infer.onnx, in the wheel)",
+         f"RapidOCR(intra_op_num_threads={PEER_THREADS})(image_bytes, use_det=False, use_cls=False, use_rec=True)"
+         "[0][0][0]"),
+    Peer("3.10.0", "rapidocr", ("rapidocr==3.10.0", "onnxruntime"),
+         os.path.join(PEERS_DIR, "rapidocr3", ".venv"), "--peer3_env", 33,
+         "PP-OCRv6 small (PP-OCRv6_rec_small.onnx, in the wheel)",
+         f'RapidOCR(params={{"EngineConfig.onnxruntime.intra_op_num_threads": {PEER_THREADS}}})'
+         "(image_bytes, use_det=False, use_cls=False, use_rec=True).txts[0]"),
+)
 CPU_FEATURES = re.compile(r"avx512[a-z_0-9]*|avx2|amx[a-z_0-9]*")  # the grep of the issue
 
 
@@ -247,32 +297,31 @@ def peer_python(env: str) -> str:
     return os.path.join(env, "bin", "python")
 
 
-def make_peer_env(env: str) -> None:
-    """A python3.11 virtual environment with RapidOCR in it (its models ship inside the wheel)."""
+def make_peer_env(peer: Peer, env: str) -> None:
+    """A python3.11 virtual environment with `peer` in it (its models ship inside the wheel)."""
     interpreter = shutil.which(PEER_PYTHON)
     if interpreter is None:
         raise ConfigError(f"--make_peer_env needs {PEER_PYTHON} on PATH")
-    for command in ([interpreter, "-m", "venv", env], [peer_python(env), "-m", "pip", "install", PEER_PACKAGE]):
+    for command in ([interpreter, "-m", "venv", env], [peer_python(env), "-m", "pip", "install", *peer.packages]):
         print("+ " + " ".join(command), file=sys.stderr)
         if subprocess.run(command).returncode != 0:
-            raise UserError(f"making the RapidOCR environment failed at: {' '.join(command)}")
+            raise UserError(f"making the {peer.name} environment failed at: {' '.join(command)}")
     print(f"made {env}", file=sys.stderr)
 
 
 class PeerSystem:
-    """RapidOCR at batch 1: its worker, started once in its own environment, reads a pass
-    each time it is asked (benchmarks/peers/rapidocr_worker.py)."""
+    """A RapidOCR release at batch 1: its worker, started once in its own environment, reads
+    a pass each time it is asked (benchmarks/peers/rapidocr_worker.py)."""
 
-    def __init__(self, env: str, crops, stderr):
-        self.name, self.batch_size, self.env = PEER_ROW, 1, env
+    def __init__(self, peer: Peer, env: str, crops, stderr):
+        self.name, self.batch_size, self.env, self.label = peer.row, 1, env, peer.name
         self.stderr = stderr
         self.process = subprocess.Popen([peer_python(env), PEER_WORKER], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=stderr, text=True)
-        ready = self._ask({"paths": [path for path, _, _ in crops], "threads": PEER_THREADS})
-        self.peer = {"package": PEER_PACKAGE, "recognizer": "PP-OCRv4 (ch_PP-OCRv4_rec_infer.onnx, in the wheel)",
-                     "call": f"RapidOCR(intra_op_num_threads={PEER_THREADS})"
-                             "(image_bytes, use_det=False, use_cls=False, use_rec=True)",
-                     "intra_op_num_threads": ready["intra_op_num_threads"], "versions": ready["versions"]}
+        ready = self._ask({"api": peer.api, "paths": [path for path, _, _ in crops], "threads": PEER_THREADS})
+        self.peer = {"row": peer.row, "package": " ".join(peer.packages), "recognizer": peer.recognizer,
+                     "call": peer.call, "intra_op_num_threads": ready["intra_op_num_threads"],
+                     "versions": ready["versions"]}
 
     def _ask(self, request) -> dict:
         """Sends one request line; returns the worker's JSON answer (other output lines are skipped)."""
@@ -287,7 +336,7 @@ class PeerSystem:
         status = self.process.wait()
         self.stderr.seek(0)
         last = (self.stderr.read().strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"the RapidOCR worker in {self.env} failed (exit {status}): {last}")
+        raise UserError(f"the {self.label} worker in {self.env} failed (exit {status}): {last}")
 
     def run_pass(self):
         answer = self._ask({"pass": True})
@@ -299,15 +348,20 @@ class PeerSystem:
             self.process.wait(60)
 
 
-def peer_system(env: str, crops, stack: contextlib.ExitStack):
-    """The RapidOCR system, or None (and how to make it) when its environment is missing."""
+def skip_line(peer: Peer, env: str) -> str:
+    """What the run prints for a peer without its environment: how to make it."""
+    make = f"python scripts/bench_vs_rapidocr.py --make_peer_env {peer.version}"
+    if os.path.abspath(env) != peer.env:
+        make += f" {peer.env_flag} {env}"
+    return f"{peer.name} skipped: no environment at {env}; make it with: {make}"
+
+
+def peer_system(peer: Peer, env: str, crops, stack: contextlib.ExitStack):
+    """`peer`'s system, or None (and how to make it) when its environment is missing."""
     if not os.path.isfile(peer_python(env)):
-        make = "python scripts/bench_vs_rapidocr.py --make_peer_env"
-        if os.path.abspath(env) != PEER_ENV:
-            make += f" --peer_env {env}"
-        print(f"RapidOCR skipped: no environment at {env}; make it with: {make}")
+        print(skip_line(peer, env))
         return None
-    system = PeerSystem(env, crops, stack.enter_context(tempfile.TemporaryFile("w+")))
+    system = PeerSystem(peer, env, crops, stack.enter_context(tempfile.TemporaryFile("w+")))
     stack.callback(system.close)
     return system
 
@@ -321,39 +375,43 @@ def cpu_features() -> list:
 
 
 def onednn_isa() -> str:
-    """ONEDNN_MAX_CPU_ISA caps the instructions oneDNN uses; AVX2 on an AVX-512 CPU emulates an older one."""
+    """ONEDNN_MAX_CPU_ISA caps the instructions oneDNN uses and keeps oneDNN on: AVX2 on an
+    AVX-512 CPU is not the path of an AVX2-only CPU, where TensorFlow runs its own kernels."""
     value = os.environ.get("ONEDNN_MAX_CPU_ISA")
     if not value:
         return "not set (oneDNN uses every feature of the CPU)"
-    return f"{value} (emulated AVX2)" if value.upper() == "AVX2" else value
+    if value.upper() == "AVX2":
+        return f"{value} (oneDNN capped at AVX2; not the kernels of an AVX2-only CPU)"
+    return value
 
 
 def ratios(rows) -> dict:
-    """Words/s of each targeted row over RapidOCR's; empty when RapidOCR was skipped."""
+    """Words/s of each targeted row over each RapidOCR row's, keyed "ROW / PEER ROW"; a
+    RapidOCR that was skipped or failed has none."""
     rates = {row["system"]: row["words_per_second"] for row in rows if "words_per_second" in row}
-    if PEER_ROW not in rates:
-        return {}
-    return {f"{name} / {PEER_ROW}": {"ratio": round(rates[name] / rates[PEER_ROW], 2), "target": target}
-            for name, target in TARGETS.items() if name in rates}
+    return {f"{name} / {peer.row}": {"ratio": round(rates[name] / rates[peer.row], 2), "target": target,
+                                     "issue": peer.issue}
+            for peer in PEERS if peer.row in rates for name, target in TARGETS.items() if name in rates}
 
 
 def print_table(report: dict) -> None:
     print(f"\n{report['images']} IIIT5K crops, {report['repeats']} timed pass(es); "
           f"load average before/after: {report['load_before']} / {report['load_after']}")
-    print(f"{'system':<26} {'words/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'accuracy':>9}  {'passes (words/s)':>17}")
+    print(f"{'system':<28} {'words/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'accuracy':>9}  {'passes (words/s)':>17}")
     for row in report["rows"]:
         if "failed" in row:
-            print(f"{row['system']:<26} failed: {row['failed']}")
+            print(f"{row['system']:<28} failed: {row['failed']}")
             continue
         passes = row["words_per_second_by_pass"]
-        print(f"{row['system']:<26} {row['words_per_second']:>9.1f} {row['latency_p50_ms']:>9.2f} "
+        print(f"{row['system']:<28} {row['words_per_second']:>9.1f} {row['latency_p50_ms']:>9.2f} "
               f"{row['latency_p99_ms']:>9.2f} {row['alnum_word_accuracy']:>9.1%}  "
               f"{min(passes):>8.1f} to {max(passes):.1f}")
     for name, figures in report["ratios"].items():
         verdict = "meets" if figures["ratio"] >= figures["target"] else "misses"
-        print(f"{name}: {figures['ratio']:.2f}x ({verdict} the {figures['target']}x target)")
+        print(f"{name}: {figures['ratio']:.2f}x ({verdict} issue {figures['issue']}'s {figures['target']}x target)")
     print(f"CPU: {report['cpu']}; features: {' '.join(report['cpu_features']) or 'none found'}")
-    print(f"ONEDNN_MAX_CPU_ISA: {report['onednn_max_cpu_isa']}")
+    print(f"ONEDNN_MAX_CPU_ISA: {report['onednn_max_cpu_isa']}; "
+          f"TF_ENABLE_ONEDNN_OPTS: {report['tf_enable_onednn_opts']}")
 
 
 def positive(text: str) -> int:
@@ -380,17 +438,28 @@ def parse_args(argv=None):
     parser.add_argument("--calibration_words", type=positive, default=200,
                         help="rendered words (the export's alphabet) that calibrate the int8 core (default 200)")
     parser.add_argument("--no_tflite", action="store_true", help="skip the TFLite row")
-    parser.add_argument("--peer_env", default=PEER_ENV, help="RapidOCR's virtual environment")
-    parser.add_argument("--make_peer_env", action="store_true", help="make --peer_env and stop")
+    for peer in PEERS:
+        parser.add_argument(peer.env_flag, default=peer.env,
+                            help=f"{peer.name}'s virtual environment (default {os.path.relpath(peer.env, REPO)})")
+    parser.add_argument("--make_peer_env", nargs="?", const="all", choices=("all", *(p.version for p in PEERS)),
+                        help="make the RapidOCR environments (all, the default, or one release's) at "
+                             + " and ".join(p.env_flag for p in PEERS) + ", and stop")
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "vs_rapidocr.json"))
     return parser.parse_args(argv)  # a bad flag: argparse's usage and one `error:` line, exit 2
+
+
+def peer_env(args, peer: Peer) -> str:
+    """The environment folder `peer`'s flag names."""
+    return getattr(args, peer.env_flag.lstrip("-"))
 
 
 @exit_on_user_error
 def main(argv=None):
     args = parse_args(argv)
     if args.make_peer_env:
-        make_peer_env(args.peer_env)
+        for peer in PEERS:
+            if args.make_peer_env in ("all", peer.version):
+                make_peer_env(peer, peer_env(args, peer))
         return
     load_before = [round(x, 2) for x in os.getloadavg()]
     crops = load_crops(args.benchmarks, args.images)
@@ -400,15 +469,22 @@ def main(argv=None):
             folder = stack.enter_context(tempfile.TemporaryDirectory())
             systems.append(TFLiteSystem(saved_model, crops, args.tflite_widths, folder, args.tflite_form,
                                         args.calibration_words))
-        peer = peer_system(args.peer_env, crops, stack)
-        systems += [peer] if peer else []
+        peers = {}
+        for peer in PEERS:
+            env = peer_env(args, peer)
+            system = peer_system(peer, env, crops, stack)
+            peers[peer.key] = system.peer if system else {"row": peer.row, "package": " ".join(peer.packages),
+                                                          "skipped": f"no environment at {env}"}
+            systems += [system] if system else []
         rows = interleaved_rows(systems, [label for _, _, label in crops], args.repeats)
     report = {"benchmark": "vs_rapidocr", "saved_model": os.path.relpath(saved_model, REPO),
               "images": len(crops), "input": "first IIIT5K/labels.tsv crops, encoded bytes", "repeats": args.repeats,
               "rows": rows, "ratios": ratios(rows),
-              "rapidocr": peer.peer if peer else "skipped: no peer environment",
+              "peers": peers,
               "cpu": f"{cpu_name()}, {os.cpu_count()} cores", "cpu_features": cpu_features(),
-              "onednn_max_cpu_isa": onednn_isa(), "load_before": load_before,
+              "onednn_max_cpu_isa": onednn_isa(),
+              "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS") or "not set",
+              "load_before": load_before,
               "load_after": [round(x, 2) for x in os.getloadavg()]}
     write_result(report, args.output)
     print_table(report)
