@@ -47,6 +47,8 @@ def test_flag_overrides_win(tmp_path, alphabet_file):
     ({"top_paths": -1}, "field 'top_paths' must be in [0, beam_width=10]"),
     ({"top_paths": 11}, "field 'top_paths' must be in [0, beam_width=10]"),
     ({"batch_norm_momentum": 1.0}, "field 'batch_norm_momentum' must be in (0, 1"),
+    ({"learning_rate": float("nan")}, "field 'learning_rate' must be a finite number, got nan"),
+    ({"augmentation": {"contrast": float("inf")}}, "field 'contrast' must be a finite number, got inf"),
 ])
 def test_bad_fields_are_named(tmp_path, alphabet_file, fields, message):
     path = write_config(tmp_path / "p.json", **{"alphabet_file": "alphabet.txt", **fields})

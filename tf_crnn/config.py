@@ -188,6 +188,8 @@ def _check_value(name: str, value, kind):
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"field '{name}' must be a number, got {value!r}")
+        if not math.isfinite(value):  # JSON as Python reads it takes NaN and Infinity
+            raise ConfigError(f"field '{name}' must be a finite number, got {value!r}")
         return float(value)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):

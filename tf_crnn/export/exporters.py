@@ -16,6 +16,7 @@ of a small model).
 """
 
 import json
+import math
 import os
 import shutil
 import time
@@ -73,8 +74,10 @@ class BestExporter(tf.estimator.Exporter):
         if not self._log_path:
             return
         figures = {"global_step": int(eval_result.get("global_step", 0)), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        figures.update({key: round(float(value), 6) for key, value in sorted(eval_result.items())
-                        if key != "global_step" and getattr(value, "size", 1) == 1})
+        for key, value in sorted(eval_result.items()):
+            if key != "global_step" and getattr(value, "size", 1) == 1:
+                # JSON has no infinity (an evaluation's loss is one when a label cannot fit its image).
+                figures[key] = round(float(value), 6) if math.isfinite(float(value)) else None
         with open(self._log_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(figures) + "\n")
 
