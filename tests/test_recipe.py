@@ -131,3 +131,21 @@ def test_distortion_check_rejects_a_folder_without_a_model(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"no SavedModel in {tmp_path}" in result.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_continued_training_mixes_real_crops_and_picks_checkpoints_on_them(tmp_path):
+    """scripts/continue_training.py's config (issue 33): the shipped model's weights go on
+    with rendered words and real crops, the real ones lower-cased with what the alphabet
+    lacks stripped, and checkpoints are picked on the real validation crops; the cosine
+    ends with the run's steps."""
+    import continue_training
+
+    config = load_config(continue_training.write_params(str(tmp_path), 1234))
+    assert config.init_from == "crnn_words" and config.lowercase_labels
+    assert [(s.name, s.weight, s.unknown_label_policy) for s in config.train_sources] == [
+        ("rendered", 0.6, None), ("real", 0.4, "strip")]
+    assert [s.name for s in config.eval_sources] == ["real_val", "rendered_val"]
+    assert config.best_eval_source == "real_val" and config.eval_sources[0].unknown_label_policy == "strip"
+    assert config.train_steps == config.decay_steps == 1234
+    assert config.model_dir == str(tmp_path / "model")
+    assert all(path.startswith(str(tmp_path)) for source in config.train_sources for path in source.files)

@@ -1,0 +1,143 @@
+"""The shipped word recognizer trained further, on rendered words and real crops, one sitting at a time.
+
+    python scripts/continue_training.py --run_dir ../crnn_words_run [--stop_at 02:30] [--ship]
+
+Issue 33: `crnn_words` goes on from its own weights (a warm restart) on a mix of rendered
+words and the real training crops of ../shared/real_train (IIIT5K, SVT and ICDAR 2015
+training splits), over as many sittings as it needs. Each stage is skipped when its output
+is there, so the same command resumes a run dir another sitting left:
+
+1. render `--rendered` training and 2,000 validation words (`--seed`) into RUN_DIR/rendered;
+2. convert the real crops' train.tsv and val.tsv into RUN_DIR/real (their labels as they
+   are: the config lower-cases them and strips what the alphabet lacks, per source);
+3. write RUN_DIR/params.json from scripts/continue_params.json and train (`--stop_at` ends
+   the sitting with a checkpoint and an evaluation): from the shipped model while
+   RUN_DIR/model has no checkpoint, else from that checkpoint. Checkpoints are picked on
+   the real validation crops; each evaluation's figures are in RUN_DIR/model/evaluations.jsonl;
+4. read the real validation crops (alphanumeric, case-insensitive) with the best export
+   and with the shipped model, and the benchmarks (../shared/benchmarks) with the best;
+5. `--ship`: export the best export's weights again for serving (float32, greedy, no
+   alternative readings, as the shipped model: scripts/reexport_shipped_model.py) and put
+   it in place of tf_crnn/pretrained/crnn_words/1, only if it reads more of the validation
+   crops than the shipped model.
+
+Nothing here is tuned on the benchmarks; they are read once, at the end.
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+from quickstart import run, step  # the scripts folder is sys.path[0]
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tf_crnn.errors import exit_on_user_error  # noqa: E402
+from tf_crnn.model_files import SHIPPED_MODEL, install_export, resolve_saved_model  # noqa: E402
+
+TEMPLATE = os.path.join(REPO, "scripts", "continue_params.json")
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+BENCHMARK_SETS = ("IIIT5K/labels.tsv", "SVT/labels.tsv", "IC13/labels.tsv")
+MAX_WORD_LENGTH = 18  # as the recipe's rendered words
+
+
+def render(run_dir, count, seed):
+    if glob.glob(os.path.join(run_dir, "rendered", "words-val-*.tfrecord")):
+        print("rendered words: there already")
+        return
+    run([sys.executable, "-m", "tf_crnn.synth.generate", "--output_dir", os.path.join(run_dir, "rendered"),
+         "--prefix", "words", "--count", str(count), "--val_count", "2000", "--seed", str(seed), "--case", "lower",
+         "--max_length", str(MAX_WORD_LENGTH)])
+
+
+def convert_real(run_dir, real_train):
+    for name, prefix in (("train.tsv", "realtrain"), ("val.tsv", "realval")):
+        if glob.glob(os.path.join(run_dir, "real", f"{prefix}-*.tfrecord")):
+            print(f"real crops {name}: there already")
+            continue
+        run([sys.executable, "-m", "tf_crnn.data.convert", os.path.join(real_train, name), "--output_dir",
+             os.path.join(run_dir, "real"), "--prefix", prefix, "--val_ratio", "0", "--examples_per_shard", "1000"])
+
+
+def write_params(run_dir, steps):
+    with open(TEMPLATE, encoding="utf-8") as handle:
+        params = json.load(handle)
+    params.update(train_steps=steps, decay_steps=steps)
+    path = os.path.join(run_dir, "params.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(params, handle, indent=2)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def validation_accuracy(export, val_tsv, output_dir):
+    """Alphanumeric case-insensitive word accuracy of `export` on the real validation crops."""
+    run([sys.executable, "-m", "tf_crnn.evaluate", export, val_tsv, "--decoders", "greedy",
+         "--output_dir", output_dir])
+    with open(os.path.join(output_dir, "evaluation.json"), encoding="utf-8") as handle:
+        return json.load(handle)["results"][0]["alnum_word_accuracy"]
+
+
+@exit_on_user_error
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run_dir", required=True, help="where the data, the model dir and the results go "
+                                                         "(outside the work tree; kept between sittings)")
+    parser.add_argument("--real_train", default=os.path.join(SHARED, "real_train"),
+                        help="folder with the real crops' train.tsv and val.tsv")
+    parser.add_argument("--benchmarks", default=os.path.join(SHARED, "benchmarks"))
+    parser.add_argument("--rendered", type=int, default=200000, help="rendered training words")
+    parser.add_argument("--seed", type=int, default=12, help="the renderer's seed (the recipe drew seed 11)")
+    parser.add_argument("--steps", type=int, default=2500, help="training steps of this run dir (cosine over them)")
+    parser.add_argument("--stop_at", help="end this sitting at this time (tf_crnn.train --stop_at)")
+    parser.add_argument("--ship", action="store_true", help="install the best export if it reads more of the "
+                                                            "validation crops than the shipped model")
+    args = parser.parse_args(argv)
+    run_dir = os.path.abspath(args.run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+
+    step("1/5 rendered words")
+    render(run_dir, args.rendered, args.seed)
+    step("2/5 real crops")
+    convert_real(run_dir, args.real_train)
+    step("3/5 train")
+    params = write_params(run_dir, args.steps)
+    run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
+
+    step("4/5 evaluate")
+    best = resolve_saved_model(os.path.join(run_dir, "model", "export", "best"))
+    val_tsv = os.path.join(args.real_train, "val.tsv")
+    results = {"best_export": best,
+               "val_best": validation_accuracy(best, val_tsv, os.path.join(run_dir, "eval_val_best")),
+               "val_shipped": validation_accuracy(resolve_saved_model(SHIPPED_MODEL), val_tsv,
+                                                  os.path.join(run_dir, "eval_val_shipped"))}
+    sets = [os.path.join(args.benchmarks, name) for name in BENCHMARK_SETS]
+    if all(os.path.isfile(path) for path in sets):
+        run([sys.executable, "-m", "tf_crnn.evaluate", best, *sets, "--decoders", "greedy",
+             "--output_dir", os.path.join(run_dir, "eval_benchmarks")])
+        with open(os.path.join(run_dir, "eval_benchmarks", "evaluation.json"), encoding="utf-8") as handle:
+            results["benchmarks"] = {r["name"]: r["alnum_word_accuracy"] for r in json.load(handle)["results"]}
+    print(json.dumps(results, indent=2))
+
+    if args.ship:
+        step("5/5 ship")
+        if results["val_best"] <= results["val_shipped"]:
+            print(f"not shipped: the best export reads {results['val_best']:.1%} of the validation crops, "
+                  f"the shipped model {results['val_shipped']:.1%}")
+        else:
+            # From the best export's own weights: its checkpoint may be gone (keep_checkpoint_max).
+            out = os.path.join(run_dir, "ship")
+            run([sys.executable, os.path.join(REPO, "scripts", "reexport_shipped_model.py"), "--source", best,
+                 "--output_dir", out, "--top_paths", "0"])
+            target = install_export(resolve_saved_model(out), os.path.join(SHIPPED_MODEL, "1"))
+            print(f"shipped: {os.path.relpath(target, REPO)} ({results['val_best']:.1%} of the validation crops "
+                  f"against {results['val_shipped']:.1%})")
+    with open(os.path.join(run_dir, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump(results, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
