@@ -24,8 +24,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # `make test` runs two workers, each starting TensorFlow processes one after another. Each
 # process would otherwise size its thread pool for every core of the machine, and two such
 # pools on two cores preempt each other. With one share of the cores per worker the suite
-# took 634 s against 678 s (one run each, emulated AVX2; docs/BENCHMARKS.md). Subprocesses
-# inherit the variable.
+# took 634 s against 678 s (one run each, oneDNN capped at AVX2 on an AVX-512 CPU;
+# docs/BENCHMARKS.md). Subprocesses inherit the variable.
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "TF_NUM_INTRAOP_THREADS" not in os.environ:
     _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(_share)

@@ -57,8 +57,8 @@ def test_the_fine_tune_walkthrough_runs_as_written(tmp_path):
     version = exported.stdout.strip().splitlines()[-1]
     assert os.path.isfile(os.path.join(tmp_path, version, "saved_model.pb"))  # relative to the cwd, or absolute
     # Forty steps of 16 already read most of the handwritten numbers the shipped model has
-    # never seen (139 of 160, emulated AVX2, 2026-12-04); the held-out accuracy is in the
-    # model dir's evaluation.
+    # never seen (139 of 160, oneDNN capped at AVX2 on an AVX-512 CPU, 2026-12-04); the
+    # held-out accuracy is in the model dir's evaluation.
     labels = dict(line.split("\t") for line in (tmp_path / "my_crops" / "labels.tsv").read_text().splitlines())
     read = dict(row.split("\t")[:2] for row in rows)
     correct = sum(read[os.path.join("my_crops", path)] == label for path, label in labels.items())
