@@ -2,9 +2,9 @@
 
 features: `images` float32 [batch, height, widest, channels] in [0, 1], `widths` int32
 [batch] (each image's true width), `source` int32 [batch] (the index of the source an
-example came from, when a run reads several: make_mixed_dataset). labels: `ids` int32 [batch, longest] padded with -1,
-`lengths` int32 [batch]. Everything per example is a TensorFlow op, so the whole
-pipeline runs in parallel C++ threads.
+example came from, when a run reads several: make_mixed_dataset). labels: `ids` int32
+[batch, longest] padded with -1, `lengths` int32 [batch]. Everything per example is a
+TensorFlow op, so the whole pipeline runs in parallel C++ threads.
 """
 
 import tensorflow as tf
@@ -60,10 +60,14 @@ def _examples(config, files, training: bool, source_id: int = 0) -> tf.data.Data
     )
     if training:
         records = records.shuffle(config.shuffle_buffer, seed=config.seed)
-    examples = records.map(example_parser(config, training), num_parallel_calls=tf.data.AUTOTUNE,
-                           deterministic=in_order)
+    parse = example_parser(config, training)
+
+    def parse_and_tag(record):  # one map stage: the tag costs no pass of its own
+        features, labels = parse(record)
+        return dict(features, source=tf.constant(source_id, tf.int32)), labels
+
+    examples = records.map(parse_and_tag, num_parallel_calls=tf.data.AUTOTUNE, deterministic=in_order)
     examples = examples.filter(_usable).ignore_errors(log_warning=True)
-    examples = examples.map(lambda features, labels: (dict(features, source=tf.constant(source_id, tf.int32)), labels))
     if training:
         # Repeated after the filter: a pass that yields no example then ends the data (and
         # the run, which train.py reports) where repeating the files would wait forever.
