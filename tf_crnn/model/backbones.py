@@ -23,6 +23,10 @@ import tensorflow as tf
 
 from tf_crnn.config import BACKBONES  # noqa: F401  (the names the config accepts)
 
+# The `call` methods below hold no Python control flow over tensors, so they are marked
+# do_not_convert: AutoGraph would otherwise transpile each of them whenever a graph is built
+# (training, evaluation and export each build one), seconds of start-up for nothing.
+
 # vgg: max-pooling after these conv layers (0-based), as (height, width) windows.
 VGG_POOLING = {0: (2, 2), 1: (2, 2), 3: (2, 1), 5: (2, 1)}
 
@@ -132,6 +136,7 @@ class ConvBN(tf.keras.layers.Layer):
         self.bn = tf.keras.layers.BatchNormalization(name="bn", dtype=dtype)
         self.activation = _activation(activation) if activation else None
 
+    @tf.autograph.experimental.do_not_convert
     def call(self, x, widths=None, training=False):
         if self.pad is not None:
             x = self.pad(x)
@@ -155,7 +160,8 @@ class SqueezeExcite(tf.keras.layers.Layer):
                                             dtype=dtype)
         self.expand = tf.keras.layers.Dense(channels, name="expand", dtype=dtype)
 
-    def call(self, x, widths=None):
+    @tf.autograph.experimental.do_not_convert
+    def call(self, x, widths=None, training=None):  # noqa: ARG002  (Keras passes it through the decorator)
         total = tf.reduce_sum(x, axis=[1, 2])  # columns beyond the width are already 0
         if widths is None:
             count = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], x.dtype)
@@ -179,6 +185,7 @@ class InvertedResidual(tf.keras.layers.Layer):
         self.project = ConvBN(out_channels, 1, activation=None, dtype=dtype, name="project")
         self.residual = stride == (1, 1) and in_channels == out_channels
 
+    @tf.autograph.experimental.do_not_convert
     def call(self, x, widths=None, training=False):
         y = x
         if self.expand is not None:
@@ -207,6 +214,7 @@ class MobileNetV3Text(tf.keras.layers.Layer):
         self.last = ConvBN(scaled_channels(MOBILENET_V3_LAST, multiplier), 1, activation="hard_swish", dtype=dtype,
                            name="last")
 
+    @tf.autograph.experimental.do_not_convert
     def call(self, x, widths=None, training=False):
         x, widths = self.stem(x, widths, training=training)
         for block in self.blocks:

@@ -14,6 +14,10 @@ from tf_crnn.config import FRAME_WIDTH
 from tf_crnn.model.backbones import MobileNetV3Text, run_vgg, vgg_layers, zero_beyond
 from tf_crnn.model.stn import SpatialTransformer
 
+# The `call` methods below hold no Python control flow over tensors, so they are marked
+# do_not_convert: AutoGraph would otherwise transpile each of them whenever a graph is built
+# (training, evaluation and export each build one), seconds of start-up for nothing.
+
 
 def sequence_lengths(widths: tf.Tensor) -> tf.Tensor:
     """Frames the network emits for images of these true widths ('same' pooling rounds up)."""
@@ -43,6 +47,7 @@ class BidirectionalLSTM(tf.keras.layers.Layer):
             return tf.reverse(x, axis=[1])
         return tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
 
+    @tf.autograph.experimental.do_not_convert
     def call(self, x, lengths=None, training=None):
         forward = self.forward_lstm(x, training=training)
         backward = self._reverse(self.backward_lstm(self._reverse(x, lengths), training=training), lengths)
@@ -118,6 +123,7 @@ class CRNN(tf.keras.Model):
         shape = tf.shape(x)
         return tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
 
+    @tf.autograph.experimental.do_not_convert
     def call(self, images, widths=None, training=False):
         if self.spatial_transformer is not None:
             images = self.spatial_transformer(images, widths, training=self._training("stn", training))

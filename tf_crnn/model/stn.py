@@ -11,6 +11,10 @@ its own true width, so padding is never pulled into the word.
 
 import tensorflow as tf
 
+# The `call` method below holds no Python control flow over tensors, so it is marked
+# do_not_convert: AutoGraph would otherwise transpile it whenever a graph is built
+# (training, evaluation and export each build one), start-up time for nothing.
+
 
 class SpatialTransformer(tf.keras.layers.Layer):
     """images [batch, H, W, C] in [0, 1], widths [batch] -> resampled images, same shape."""
@@ -37,6 +41,7 @@ class SpatialTransformer(tf.keras.layers.Layer):
         x = tf.reduce_mean(x, axis=[1, 2])
         return tf.reshape(self.affine(self.hidden(x, training=training)), [-1, 2, 3])
 
+    @tf.autograph.experimental.do_not_convert
     def call(self, images, widths=None, training=None):
         images = tf.cast(images, tf.float32)
         shape = tf.shape(images)
