@@ -134,7 +134,7 @@ def load_crops(benchmarks: str, count: int):
 
 def alnum_accuracy(words, labels) -> float:
     """The benchmarks' protocol: lower-case, keep [0-9a-z], count exact matches."""
-    from tf_crnn.model.metrics import normalize_alnum
+    from tf_crnn.word_metrics import normalize_alnum
 
     return sum(normalize_alnum(w) == normalize_alnum(t) for w, t in zip(words, labels)) / len(labels)
 

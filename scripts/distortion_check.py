@@ -48,7 +48,7 @@ def render_set(labels, seed, bulge):
 
 
 def accuracy(recognizer, images, labels):
-    from tf_crnn.model.metrics import normalize_alnum
+    from tf_crnn.word_metrics import normalize_alnum
     from tf_crnn.synth.generate import encode_image
 
     read = []

@@ -70,7 +70,7 @@ def latest_export(base):
 
 
 def main():
-    from tf_crnn.model.metrics import normalize_alnum
+    from tf_crnn.word_metrics import normalize_alnum
 
     started = time.time()
     timings = {}

@@ -79,7 +79,7 @@ def main(argv=None):
     from tf_crnn.decoding.char_lm import ENGLISH_SAMPLES, CharNgramModel, english_texts
     from tf_crnn.inference.saved_model import LogitsModel
     from tf_crnn.decoding.lm_beam import DEFAULT_BEAM_WIDTH, LanguageModelDecoder
-    from tf_crnn.model.metrics import normalize_alnum
+    from tf_crnn.word_metrics import normalize_alnum
 
     model = LogitsModel(args.saved_model)
     charset = "".join(unit for unit in model.alphabet.units if len(unit) == 1)

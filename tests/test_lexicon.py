@@ -8,7 +8,7 @@ import pytest
 from tf_crnn.alphabet import Alphabet
 from tf_crnn.errors import DataError
 from tf_crnn.decoding.lexicon import Lexicon, LexiconDecoder, ctc_log_likelihoods, edit_distances, load_lexicon
-from tf_crnn.model.metrics import levenshtein
+from tf_crnn.word_metrics import levenshtein
 
 ALPHABET = Alphabet(list("0123456789abcdefghijklmnopqrstuvwxyz"))
 

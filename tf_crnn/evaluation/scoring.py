@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-from tf_crnn.model.metrics import levenshtein, normalize_alnum
+from tf_crnn.word_metrics import levenshtein, normalize_alnum
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Recognition metrics, in TensorFlow (for EVAL) and in Python (for tools and tests).
+"""Recognition metrics in TensorFlow, for the Estimator's evaluation (their plain-Python
+forms, for tools and tests, are in tf_crnn/word_metrics.py).
 
 - word accuracy: the prediction equals the label exactly;
 - alphanumeric word accuracy: the benchmarks' protocol (lower-case both, drop every
@@ -6,26 +7,11 @@
 - character error rate: total edit distance over total label length, in units.
 """
 
-import re
-
 import tensorflow as tf
-
-
-def normalize_alnum(text: str) -> str:
-    """The benchmarks' lexicon-free, case-insensitive normal form."""
-    return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
 def tf_normalize_alnum(texts: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), "[^0-9a-z]", "")
-
-
-def levenshtein(a, b) -> int:
-    """Edit distance between two sequences (strings, or lists of units; insertions,
-    deletions and substitutions cost 1), computed in C by rapidfuzz."""
-    from rapidfuzz.distance import Levenshtein
-
-    return Levenshtein.distance(a, b)
 
 
 def sparse_from_padded(ids: tf.Tensor, dtype=tf.int64) -> tf.SparseTensor:
