@@ -37,6 +37,8 @@ setup(
         # Progress bars of the converter and the renderer; edit distance in C for evaluation.
         "tqdm>=4.66,<5",
         "rapidfuzz>=3.5,<4",
+        # CRC-32C in C: the converters write TFRecords without loading TensorFlow (tf_crnn/data/tfrecord.py).
+        "google-crc32c>=1.5,<2",
     ],
     extras_require={
         "cpu": [

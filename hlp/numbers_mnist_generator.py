@@ -348,7 +348,7 @@ def existing_outputs(args) -> List[str]:
             for path in annotation_paths(args.output_dir, args.val_ratio)
             if os.path.exists(path)
         ]
-    from tf_crnn.data.writer import shard_pattern  # imported here: it loads TensorFlow
+    from tf_crnn.data.writer import shard_pattern
 
     found = set()
     for prefix in (f"{args.prefix}_train", f"{args.prefix}_val"):
@@ -358,7 +358,7 @@ def existing_outputs(args) -> List[str]:
 
 def write_shards(images, labels, args, existing: Sequence[str] = ()) -> None:
     """Each part becomes a shard set; `existing` shards not rewritten go only after success."""
-    from tf_crnn.data.schema import make_example  # imported here: it loads TensorFlow
+    from tf_crnn.data.schema import make_example
     from tf_crnn.data.writer import shard_paths, write_shard
 
     parts = shard_parts(args)

@@ -5,11 +5,14 @@ A shard is written under a temporary name and renamed to its final name
 the project (converters, generators, the renderer) goes through `write_shard`, and every
 shard set is planned up front with `shard_paths`, so the shard count in the names is
 known before the first byte is written and each shard can be written by its own worker.
+Writing needs no TensorFlow (tf_crnn/data/tfrecord.py); counting records reads with it.
 """
 
 import os
 import re
 from typing import Iterable, List
+
+from tf_crnn.data.tfrecord import write_record
 
 SHARD_SUFFIX = ".tfrecord"
 _SHARD_RE = re.compile(r"^(?P<prefix>.+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.tfrecord$")
@@ -41,14 +44,12 @@ def write_shard(path: str, records: Iterable[bytes]) -> int:
     is closed; a killed process leaves only the temporary file, which no glob of
     `shard_pattern` matches and the next run overwrites.
     """
-    import tensorflow as tf  # here, so planning code can name shards without loading TensorFlow
-
     tmp_path = f"{path}.tmp-{os.getpid()}"
     count = 0
     try:
-        with tf.io.TFRecordWriter(tmp_path) as writer:
+        with open(tmp_path, "wb", buffering=1 << 20) as handle:
             for record in records:
-                writer.write(record)
+                write_record(handle, record)
                 count += 1
         os.replace(tmp_path, path)
     except BaseException:

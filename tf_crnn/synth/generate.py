@@ -15,9 +15,8 @@ system fonts. Every font is checked for the glyphs of the charset first: fonts t
 some are skipped, words needing a character no font has are left out, and both are
 listed in `PREFIX-report.json` beside the shards.
 
-The TensorFlow-based writer is imported inside the functions that write: worker
-processes import this module too, and they only render, so they must not pay for
-loading TensorFlow.
+Nothing here loads TensorFlow: the shards are written by tf_crnn/data/tfrecord.py, and
+the worker processes, which import this module too, only render.
 """
 
 import argparse
