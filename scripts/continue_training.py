@@ -62,10 +62,11 @@ def convert_real(run_dir, real_train):
              os.path.join(run_dir, "real"), "--prefix", prefix, "--val_ratio", "0", "--examples_per_shard", "1000"])
 
 
-def write_params(run_dir, steps):
+def write_params(run_dir, steps, until_step=None):
+    """The template with the run's length: the schedule spans `steps`; this sitting ends at `until_step`."""
     with open(TEMPLATE, encoding="utf-8") as handle:
         params = json.load(handle)
-    params.update(train_steps=steps, decay_steps=steps)
+    params.update(train_steps=min(until_step or steps, steps), decay_steps=steps)
     path = os.path.join(run_dir, "params.json")
     with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(params, handle, indent=2)
@@ -93,6 +94,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=12, help="the renderer's seed (the recipe drew seed 11)")
     parser.add_argument("--steps", type=int, default=2500, help="training steps of this run dir (cosine over them)")
     parser.add_argument("--stop_at", help="end this sitting at this time (tf_crnn.train --stop_at)")
+    parser.add_argument("--until_step", type=int, help="end this sitting at this global step, the learning "
+                                                       "rate following the schedule of --steps all the same "
+                                                       "(two run dirs compared over their first steps)")
     parser.add_argument("--ship", action="store_true", help="install the best export if it reads more of the "
                                                             "validation crops than the shipped model")
     args = parser.parse_args(argv)
@@ -104,7 +108,7 @@ def main(argv=None):
     step("2/5 real crops")
     convert_real(run_dir, args.real_train)
     step("3/5 train")
-    params = write_params(run_dir, args.steps)
+    params = write_params(run_dir, args.steps, args.until_step)
     run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
 
     step("4/5 evaluate")

@@ -96,7 +96,7 @@ def test_training_on_a_file_that_is_no_shard_names_it(tiny_shards, tmp_path):
     render_text("cat").save(tmp_path / "shards" / "tiny-train-0.tfrecord", format="PNG")
     fields = tiny_model_fields(tmp_path, eval_files=tiny_model_fields(tiny_shards)["eval_files"])
     result = _train(write_config(tmp_path / "p.json", **fields))
-    assert_clean_error(result, "tiny-train-0.tfrecord: not a TFRecord shard")
+    assert_clean_error(result, "tiny-train-0.tfrecord: not a whole TFRecord shard")
 
 
 def _letters_alphabet(tmp_path, letters):
@@ -298,3 +298,29 @@ def test_evaluation_counts_unreadable_images_per_set(tmp_path):
     assert "b.png" in result.stderr and "d.jpg" in result.stderr and "counted as unreadable" in result.stderr
     summary = json.loads((tmp_path / "eval" / "evaluation.json").read_text(encoding="utf-8"))["results"][0]
     assert summary["unreadable"] == 2 and summary["samples"] == 4
+
+
+def test_a_model_that_fails_on_images_that_decode_is_named_not_the_images():
+    """Issue 34, case 2: predict blamed every image ("image does not decode") for a broken
+    export's Reshape error. A decode failure costs its image only; any other stops the run."""
+    import pytest
+    import tensorflow as tf
+
+    from tf_crnn.errors import DataError
+    from tf_crnn.inference.files import read_in_batches
+
+    def decode_failure(items):
+        if "bad" in items:
+            raise tf.errors.InvalidArgumentError(None, None, "Unknown image file format. One of JPEG, PNG, GIF, BMP "
+                                                 "required. [[{{node map/while/DecodeImage}}]]")
+        return [item.upper() for item in items]
+
+    rows = list(read_in_batches(decode_failure, ["a", "bad", "c"], 3, (tf.errors.InvalidArgumentError,)))
+    assert [row for row, _ in rows] == ["A", None, "C"] and rows[1][1] is not None
+
+    def broken_model(items):
+        raise tf.errors.InvalidArgumentError(None, None, "Input to reshape is a tensor with 4096 values, but the "
+                                             "requested shape has 2048 [[{{node crnn/Reshape}}]]")
+
+    with pytest.raises(DataError, match="the model fails on an image that decodes .*Input to reshape"):
+        list(read_in_batches(broken_model, ["a", "b"], 2, (tf.errors.InvalidArgumentError,)))

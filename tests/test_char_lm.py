@@ -61,7 +61,7 @@ def test_bad_settings_and_texts_are_named(tmp_path):
         load_language_model(str(tmp_path / "missing.txt"), ALPHABET)
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("caf\xe9\n".encode("latin-1"))
-    with pytest.raises(DataError, match="latin1.txt: not UTF-8"):
+    with pytest.raises(DataError, match="latin1.txt:1: not UTF-8"):
         read_texts(str(latin1))
     blank = tmp_path / "blank.txt"
     blank.write_text("\n \n", encoding="utf-8")

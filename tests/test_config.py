@@ -78,6 +78,8 @@ def test_architecture_change_is_refused(tmp_path, alphabet_file):
     assert read_resolved(str(tmp_path / "model")).architecture() == config.architecture()
     check_same_architecture(config, str(tmp_path / "model"))  # same network: fine
     config.lstm_units = [128, 128]
+    check_same_architecture(config, str(tmp_path / "model"))  # no checkpoint yet: a config.json alone binds nothing
+    (tmp_path / "model" / "model.ckpt-10.index").write_bytes(b"")
     with pytest.raises(ConfigError, match="different architecture.*lstm_units"):
         check_same_architecture(config, str(tmp_path / "model"))
 
@@ -89,6 +91,12 @@ def test_train_cli_reports_config_errors_without_traceback(tmp_path, alphabet_fi
     assert_clean_error(run_module("tf_crnn.train", bad), "unknown field 'dropuot'")
     no_data = write_config(tmp_path / "q.json", alphabet_file="alphabet.txt", train_files=["nothing/*.tfrecord"])
     assert_clean_error(run_module("tf_crnn.train", no_data), "field 'train_files': no file matches")
+    # Named as the converters name shards: the commands that write them (the card's own command).
+    no_shards = write_config(tmp_path / "r.json", alphabet_file="alphabet.txt",
+                             train_files=["data/synth/synth-train-*.tfrecord"])
+    assert_clean_error(run_module("tf_crnn.train", no_shards), "no file matches",
+                       f"python -m tf_crnn.synth.generate --output_dir {tmp_path / 'data' / 'synth'} --prefix synth",
+                       "python -m tf_crnn.data.convert")
 
 
 def test_shipped_model_params_is_valid(tmp_path):

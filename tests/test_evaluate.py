@@ -109,3 +109,10 @@ def test_evaluate_errors_are_clean(trained_tiny, tmp_path):
     assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--decoders", "lm"), "--language_model")
     assert_clean_error(run_module("tf_crnn.evaluate", export, good, "--language_model", tmp_path / "notext.txt"),
                        "notext.txt", "not found")
+    # A shard cut short (a copy interrupted): named, with what to do, no DataLossError traceback.
+    shard = sorted((root / "shards").glob("tiny-val-*.tfrecord"))[0]
+    cut = tmp_path / "cut.tfrecord"
+    data = shard.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    assert_clean_error(run_module("tf_crnn.evaluate", export, cut), "cut.tfrecord: not a whole TFRecord shard",
+                       "python -m tf_crnn.data.convert")

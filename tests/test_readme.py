@@ -125,3 +125,12 @@ def test_read_words_now_runs_as_written():
     assert len(plain.stdout.strip().splitlines()) == len(labels) == 3
     rows = json.loads(as_json.stdout)
     assert all("".join(c["char"] for c in row["chars"]) == row["text"] for row in rows)
+
+
+def test_the_configuration_page_quotes_the_quickstart_network_as_the_file_has_it():
+    with open(os.path.join(REPO, "scripts", "quickstart_params.json"), encoding="utf-8") as handle:
+        params = json.load(handle)
+    text = page_text(os.path.join(REPO, "docs", "configuration.md"))
+    quoted = re.search(r"quickstart_params\.json` \(`conv_channels`\s+`(\[[^]]*\])`, `lstm_units` `(\[[^]]*\])`", text)
+    assert quoted, "docs/configuration.md no longer quotes scripts/quickstart_params.json's network"
+    assert json.loads(quoted[1]) == params["conv_channels"] and json.loads(quoted[2]) == params["lstm_units"]

@@ -8,6 +8,7 @@ import sys
 import tensorflow as tf
 
 from conftest import REPO, kill_9_once_saved, tiny_model_fields, write_config
+from tf_crnn.train import evaluated_steps
 
 
 def test_kill_9_then_same_command_resumes_from_last_checkpoint(tiny_shards, tmp_path):
@@ -22,10 +23,17 @@ def test_kill_9_then_same_command_resumes_from_last_checkpoint(tiny_shards, tmp_
     killed_step = int(killed_at.rsplit("-", 1)[1])
     assert killed_step >= 40
 
+    # Killed a second after the checkpoint: its evaluation (and the export after it) had not ended.
+    assert killed_step not in evaluated_steps(str(tmp_path / "model"))
+
     fields["train_steps"] = killed_step + 40
     write_config(tmp_path / "params.json", **fields)
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"resumed from step {killed_step:,}" in result.stdout, result.stdout
+    # The checkpoint the kill left unevaluated is evaluated first, and picked up by the exporters.
+    assert f"evaluation at step {killed_step:,}:" in result.stdout, result.stdout
+    assert os.listdir(tmp_path / "model" / "export" / "best")
     log = result.stderr
     assert f"Restoring parameters from {killed_at}" in log
     first_step = int(re.search(r"loss = [0-9.e+-]+, step = (\d+)", log).group(1))

@@ -33,6 +33,7 @@ from tf_crnn.serving_client import Reading, ServingError  # noqa: E402
 
 BAD_PNG = b"\x89PNG\r\n\x1a\nbroken"
 MODEL_NAME = "crnn"
+SHORT_MODEL = "crnn_short"  # the stand-in answers one reading fewer than it was sent images
 
 
 def png_bytes(word: str) -> bytes:
@@ -197,14 +198,18 @@ class _RestHandler(BaseHTTPRequestHandler):
     signature = None
 
     def do_POST(self):
-        if self.path != f"/v1/models/{MODEL_NAME}:predict":
+        short = self.path == f"/v1/models/{SHORT_MODEL}:predict"
+        if self.path != f"/v1/models/{MODEL_NAME}:predict" and not short:
             return self._reply(404, {"error": f"Servable not found for request: {self.path}"})
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         try:
             outputs = self.signature(**tf_serving_rest_inputs(body, self.signature))
         except tf.errors.InvalidArgumentError as err:
             return self._reply(400, {"error": err.message})
-        self._reply(200, tf_serving_rest_answer(outputs))
+        answer = tf_serving_rest_answer(outputs)
+        if short:
+            answer["predictions"] = answer["predictions"][:-1]
+        self._reply(200, answer)
 
     def _reply(self, status, body):
         data = json.dumps(body).encode()
@@ -290,6 +295,19 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
+def test_command_line_sends_images_as_they_look(stand_in_servers, tmp_path):
+    """A CMYK JPEG, an EXIF-rotated photo and text drawn by transparency (tests/test_image_rule.py)."""
+    from test_image_rule import CASES
+
+    rest_url, _ = stand_in_servers
+    for name, (word, make) in CASES.items():
+        (tmp_path / name).write_bytes(make(word))
+    result = run_module("tf_crnn.serving_client", "--rest", rest_url, *[tmp_path / name for name in CASES], "--json",
+                        timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [row["text"] for row in json.loads(result.stdout)] == [word for word, _ in CASES.values()]
+
+
 def test_command_line_errors_are_clean(stand_in_servers, tmp_path):
     rest_url, grpc_target = stand_in_servers
     image = _images(tmp_path)["cat"]
@@ -301,6 +319,9 @@ def test_command_line_errors_are_clean(stand_in_servers, tmp_path):
     assert_clean_error(run_module("tf_crnn.serving_client", "--grpc", grpc_target, image), "--model_name")
     assert_clean_error(run_module("tf_crnn.serving_client", "--rest", rest_url, tmp_path / "missing.png"),
                        "missing.png")
+    # An answer with fewer readings than images: said, never paired with the wrong files.
+    assert_clean_error(run_module("tf_crnn.serving_client", "--rest", rest_url.replace(MODEL_NAME, SHORT_MODEL),
+                                  image, image), "the server answered 1 readings for 2 images")
 
 
 def test_docker_set_up_serves_the_export_folder(trained_tiny, tmp_path):

@@ -327,7 +327,7 @@ def test_a_word_list_in_cyrillic_and_greek_is_rendered_as_written(tmp_path):
 
 def test_a_missing_font_or_word_list_is_one_error_line(tmp_path, capsys):
     for argv, message in [(["--fonts", str(tmp_path / "none.ttf")], "no such font file or folder"),
-                          (["--words", str(tmp_path / "none.txt")], "cannot read the word list")]:
+                          (["--words", str(tmp_path / "none.txt")], "word list not found")]:
         with pytest.raises(SystemExit) as exit_info:
             main(["--output_dir", str(tmp_path / "out"), "--count", "5"] + argv)
         assert exit_info.value.code == 2

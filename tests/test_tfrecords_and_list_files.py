@@ -22,6 +22,24 @@ def test_example_round_trip(tmp_path):
     assert list(schema.read_labels(path)) == ["héllo wörld", "中文"]
 
 
+def test_records_and_examples_written_without_tensorflow_are_what_tensorflow_writes_and_reads(tmp_path):
+    import tensorflow as tf
+
+    from tf_crnn.data.tfrecord import encode_example
+
+    records = [schema.make_example(bytes(range(256)) * 40, "héllo", "/a/b.png"), b"", b"x" * 200]
+    ours, theirs = str(tmp_path / "ours.tfrecord"), str(tmp_path / "theirs.tfrecord")
+    assert write_shard(ours, records) == 3
+    with tf.io.TFRecordWriter(theirs) as writer:
+        for record in records:
+            writer.write(record)
+    assert open(ours, "rb").read() == open(theirs, "rb").read()
+    # The example as TensorFlow's own protobuf sees it, field by field.
+    parsed = tf.train.Example.FromString(encode_example({"a": b"1", "image/text": "中文".encode(), "z": b""}))
+    assert {key: list(feature.bytes_list.value) for key, feature in parsed.features.feature.items()} == \
+        {"a": [b"1"], "image/text": ["中文".encode()], "z": [b""]}
+
+
 def test_interrupted_shard_is_never_visible(tmp_path):
     def records():
         yield schema.make_example(b"x", "a", "p")
@@ -123,3 +141,39 @@ def test_bad_input_stops_with_one_message_and_no_output(tmp_path):
 def test_missing_annotation_file_is_a_clean_error(tmp_path):
     result = run_module("tf_crnn.data.convert", tmp_path / "nope.txt", "--output_dir", tmp_path / "out")
     assert_clean_error(result, "annotation file not found", "nope.txt")
+
+
+def test_a_full_disk_at_the_report_publishes_nothing_and_the_next_run_resumes(tmp_path, monkeypatch):
+    """Issue 34, case 9: the report is written before the shards are published."""
+    import builtins
+    import errno
+
+    from tf_crnn.errors import DataError
+
+    list_file = write_list_dataset(str(tmp_path / "images"), TINY_WORDS, 30)
+    out = tmp_path / "out"
+    args = convert.parse_args([list_file, "--output_dir", str(out), "--prefix", "set", "--workers", "1"])
+    convert.convert(args)
+    before = {path: open(path, "rb").read() for path in glob.glob(str(out / "set*"))}
+    assert any(path.endswith("set-report.json") for path in before)
+
+    more = write_list_dataset(str(tmp_path / "more"), TINY_WORDS, 50)
+    real_open = builtins.open
+
+    def full_disk_for_the_report(path, mode="r", *rest, **kwargs):
+        if str(path).endswith("-report.json.tmp") and "w" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(path, mode, *rest, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full_disk_for_the_report)
+    with pytest.raises(DataError, match="cannot write .*set-report.json: No space left on device; nothing was "
+                                        "published"):
+        convert.convert(convert.parse_args([more, "--output_dir", str(out), "--prefix", "set", "--workers", "1"]))
+    monkeypatch.setattr(builtins, "open", real_open)
+    # The earlier set and its report, byte for byte; no draft left; the new shards wait in staging.
+    assert {path: open(path, "rb").read() for path in glob.glob(str(out / "set*"))} == before
+    assert not glob.glob(str(out / "*.tmp"))
+    assert glob.glob(str(out / ".staging-set" / "set-*.tfrecord"))
+    report = convert.convert(convert.parse_args([more, "--output_dir", str(out), "--prefix", "set", "--workers", "1"]))
+    assert report["written"]["train"] == 50
+    assert not os.path.exists(out / ".staging-set")

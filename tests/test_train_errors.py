@@ -70,3 +70,26 @@ def test_a_bad_stop_at_is_named(tiny_shards, tmp_path):
     fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"))
     result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields), "--stop_at=tomorrow")
     assert_clean_error(result, "flag --stop_at: 'tomorrow' is not a time")
+
+
+def test_a_model_dir_with_pattern_characters_is_refused_by_training_and_export(trained_tiny, tmp_path):
+    """TensorFlow finds checkpoints by file-name pattern: in runs/[1] it never found its own."""
+    import shutil
+
+    root, _ = trained_tiny
+    fields = tiny_model_fields(root, model_dir=str(tmp_path / "runs" / "[1]"))
+    result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields))
+    assert_clean_error(result, "field 'model_dir'", "[1] has '['", "file-name pattern")
+    assert not os.path.exists(tmp_path / "runs")
+    shutil.copytree(root / "model", tmp_path / "copy*")  # a model dir renamed by hand
+    result = run_module("tf_crnn.export", tmp_path / "copy*", "--output_dir", tmp_path / "export")
+    assert_clean_error(result, "the model dir", "copy* has '*'", "file-name pattern")
+    assert not os.path.exists(tmp_path / "export")
+
+
+def test_a_loss_that_stops_being_finite_ends_the_run_naming_the_step_and_exports_nothing(tiny_shards, tmp_path):
+    fields = tiny_model_fields(tiny_shards, model_dir=str(tmp_path / "model"), learning_rate=1e6, train_steps=200,
+                               save_checkpoints_steps=200)
+    result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields))
+    assert_clean_error(result, "the training loss became", "at step", "Lower learning_rate (now 1e+06)")
+    assert not os.path.exists(tmp_path / "model" / "export")

@@ -96,6 +96,7 @@ def test_unknown_source_shape_mismatch_and_foreign_saved_model_are_one_line_each
     other = write_config(tmp_path / "other.json", **dict(fields, conv_channels=[16, 32, 48, 48, 64, 64, 96]))
     assert_clean_error(run_module("tf_crnn.train", other), "field 'init_from': layer crnn/conv7", "does not match")
     assert not os.path.exists(tmp_path / "m" / "checkpoint")
+    assert not os.path.exists(tmp_path / "m" / "config.json")  # a refused run leaves nothing that binds the next
 
     class Plain(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
@@ -109,6 +110,22 @@ def test_unknown_source_shape_mismatch_and_foreign_saved_model_are_one_line_each
         load_config(write_config(tmp_path / "f.json", **dict(fields, freeze=["lstm"])))
     with pytest.raises(ConfigError, match="leaves nothing to train"):
         load_config(write_config(tmp_path / "g.json", **dict(fields, freeze=["conv", "rnn", "classifier"])))
+    # After all those refusals, the corrected config trains in the same model dir.
+    run_module("tf_crnn.train", write_config(tmp_path / "fixed.json", **fields), check=True)
+
+
+def test_export_refuses_a_checkpoint_of_another_network_naming_its_first_variable(trained_tiny, tmp_path):
+    """Restoring resource variables checks no shapes: without the check, the export of a
+    wider network's checkpoint was written, and failed every call with a Reshape error."""
+    root, _ = trained_tiny
+    wider = tiny_model_fields(root, model_dir=str(tmp_path / "wider"), conv_channels=[16, 32, 48, 48, 64, 64, 96],
+                              train_steps=1, save_checkpoints_steps=1)
+    run_module("tf_crnn.train", write_config(tmp_path / "wider.json", **wider), check=True)
+    result = run_module("tf_crnn.export", root / "model", "--checkpoint", tmp_path / "wider" / "model.ckpt-1",
+                        "--output_dir", tmp_path / "export")
+    assert_clean_error(result, "model.ckpt-1: crnn/conv7",
+                       "has shape [2, 2, 64, 96], the network wants [2, 2, 64, 64]")
+    assert not os.path.exists(tmp_path / "export")
 
 
 def test_kill_9_after_a_checkpoint_resumes_from_the_model_dir_not_init_from(trained_tiny, tmp_path):

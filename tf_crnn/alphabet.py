@@ -14,6 +14,7 @@ import re
 from typing import Iterable, List, Optional, Sequence
 
 from tf_crnn.errors import DataError
+from tf_crnn.text_files import read_lines
 
 # Separates units inside the TensorFlow tokenizer; it can therefore not be a unit.
 _SEPARATOR = "\x1f"
@@ -45,19 +46,11 @@ class Alphabet:
     # -- files -------------------------------------------------------------------------
     @classmethod
     def from_file(cls, path: str, unknown_token: Optional[str] = None) -> "Alphabet":
-        """Reads one unit a line (UTF-8). Blank lines are refused: a space unit is written as ' '."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                lines = handle.read().split("\n")
-        except FileNotFoundError:
-            raise DataError(f"alphabet file not found: {path}") from None
-        except UnicodeDecodeError as err:
-            raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-        if lines and lines[-1] == "":
-            lines.pop()
+        """Reads one unit a line, as every text file is read (tf_crnn/text_files.py: UTF-8, a
+        byte-order mark dropped). Blank lines are refused: a space unit is written as ' '."""
+        lines = read_lines(path, "alphabet file")
         units = []
-        for number, line in enumerate(lines, start=1):
-            unit = line.rstrip("\r")
+        for number, unit in enumerate(lines, start=1):
             if unit == "":
                 raise DataError(f"{path}:{number}: empty line (write a space unit as a line holding one space)")
             if unit in units:

@@ -231,8 +231,24 @@ def expand_files(patterns: List[str], field_name: str) -> List[str]:
     files = sorted({path for pattern in patterns for path in glob.glob(pattern)})
     if not files:
         shown = ", ".join(patterns) if patterns else "(empty)"
-        raise ConfigError(f"field '{field_name}': no file matches {shown}")
+        raise ConfigError(f"field '{field_name}': no file matches {shown}{_how_to_make(patterns)}")
     return files
+
+
+_SHARD_SET = re.compile(r"(?P<prefix>[^/*?\[\]]+)-(?:train|val)-\*\.tfrecord")
+
+
+def _how_to_make(patterns: List[str]) -> str:
+    """For a pattern named as the converters name shards (DIR/PREFIX-train-*.tfrecord), the
+    commands that write that set: rendered words, or the user's own annotations."""
+    for pattern in patterns:
+        match = _SHARD_SET.fullmatch(os.path.basename(pattern))
+        if match:
+            folder, prefix = os.path.dirname(pattern) or ".", match.group("prefix")
+            return (f"; write them with: python -m tf_crnn.synth.generate --output_dir {folder} --prefix {prefix} "
+                    f"--count 100000 (rendered words), or: python -m tf_crnn.data.convert YOUR_LABELS.tsv "
+                    f"--output_dir {folder} --prefix {prefix} --val_ratio 0.05 (your own images)")
+    return ""
 
 
 SOURCE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -447,8 +463,14 @@ def read_resolved(model_dir: str) -> Config:
 
 
 def check_same_architecture(config: Config, model_dir: str) -> None:
-    """Refuses to resume a model dir with a network that does not match its checkpoints."""
+    """Refuses to resume a model dir with a network that does not match its checkpoints.
+
+    Without a checkpoint there is nothing to match: the config.json of a run refused or
+    stopped before its first checkpoint does not bind the next run.
+    """
     if not os.path.isfile(os.path.join(model_dir, RESOLVED_NAME)):
+        return
+    if not any(name.endswith(".index") for name in os.listdir(model_dir)):
         return
     previous = read_resolved(model_dir).architecture()
     current = config.architecture()

@@ -26,6 +26,20 @@ from typing import Dict, List, Optional
 
 from tf_crnn.errors import ConfigError, DataError
 
+# TensorFlow finds a model dir's checkpoints by file-name pattern (tf.train.latest_checkpoint),
+# with no way to escape these: in a folder name they would hide its own checkpoints.
+PATTERN_CHARACTERS = "*?["
+
+
+def refuse_pattern_characters(path: str, what: str) -> None:
+    """Raises ConfigError if `path` has a character TensorFlow's checkpoint lookup reads as a pattern."""
+    found = sorted({c for c in path if c in PATTERN_CHARACTERS})
+    if found:
+        raise ConfigError(f"{what}: {path} has {' and '.join(repr(c) for c in found)}, which TensorFlow reads as "
+                          "a file-name pattern when it looks for checkpoints, so they would never be found; "
+                          "use a folder name without * ? [")
+
+
 METADATA = "tf_crnn.json"
 ONNX_METADATA_KEY = "tf_crnn"
 RESOLVED_CONFIG = "config.json"  # what tf_crnn.train writes into a model dir (tf_crnn.config.write_resolved)

@@ -218,6 +218,15 @@ def grpc_predict(target: str, model_name: str, images: List[bytes], timeout: flo
 
 # ---------------------------------------------------------------- command line
 
+def _one_each(readings: List[Reading], count: int) -> List[Reading]:
+    """The server's readings, checked to be one for each image sent: rows paired by
+    position with the wrong images would put every word against another file."""
+    if len(readings) != count:
+        raise ServingError(f"the server answered {len(readings)} readings for {count} images; is the model it "
+                           "serves a tf_crnn export, and does a proxy between cut the answer?")
+    return readings
+
+
 def read_batches(predict, paths: List[str], batch_size: int):
     """Yields (path, Reading or None, error or None) per image, batch by batch.
 
@@ -236,13 +245,14 @@ def read_batches(predict, paths: List[str], batch_size: int):
                 rows[path] = (path, None, str(bad))
         if sent:
             try:
-                rows.update((path, (path, reading, None)) for path, reading in zip(sent, predict(list(sent.values()))))
+                readings = _one_each(predict(list(sent.values())), len(sent))
+                rows.update((path, (path, reading, None)) for path, reading in zip(sent, readings))
             except ServingError as err:
                 if not err.rejected:
                     raise
                 for path, data in sent.items():
                     try:
-                        rows[path] = (path, predict([data])[0], None)
+                        rows[path] = (path, _one_each(predict([data]), 1)[0], None)
                     except ServingError as single:
                         if not single.rejected:
                             raise

@@ -13,6 +13,7 @@ log (the RunConfig, hooks, checkpoints) comes back with `--verbosity debug`.
 
 import dataclasses
 import datetime
+import json
 import os
 import re
 import sys
@@ -23,6 +24,7 @@ from tf_crnn.config import (best_metric, check_same_architecture, eval_sources, 
                              train_sources, with_label_handling, write_resolved)
 from tf_crnn.errors import ConfigError, DataError, exit_on_user_error
 from tf_crnn.kernels import describe_kernels, use_onednn_for_training
+from tf_crnn.model_files import refuse_pattern_characters
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Where checkpoints, summaries and exports go (overrides the config).")
@@ -91,6 +93,7 @@ def expanded_sources(config, kind: str):
 def refuse_non_model_dir(model_dir: str) -> None:
     """A model dir must be a folder of checkpoints: training into an export (the shipped
     model, a copy of one) would start from scratch there and mix checkpoints into it."""
+    refuse_pattern_characters(model_dir, "field 'model_dir'")
     if os.path.exists(model_dir) and not os.path.isdir(model_dir):
         raise ConfigError(f"field 'model_dir': {model_dir} is a file, not a folder")
     numbered = [d for d in os.listdir(model_dir) if d.isdigit()] if os.path.isdir(model_dir) else []
@@ -132,12 +135,49 @@ def warm_start_plan(config):
     return plan
 
 
+def evaluated_steps(model_dir: str) -> set:
+    """The global steps whose evaluations the model dir's log holds (EVALUATIONS_LOG)."""
+    steps = set()
+    try:
+        with open(os.path.join(model_dir, EVALUATIONS_LOG), encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    steps.add(int(json.loads(line)["global_step"]))
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut by a crash
+    except OSError:
+        pass
+    return steps
+
+
+def evaluate_where_the_last_run_stopped(estimator, eval_spec, model_dir: str, train_steps: int) -> None:
+    """Says where a resumed run starts; and evaluates (and exports) its checkpoint first when
+    the last run wrote it but was killed before its evaluation ended, so the best export
+    never misses a checkpoint. (Step 0, the untrained start, is not worth one; the last
+    step is evaluated by train_and_evaluate itself, which trains no further.)"""
+    import tensorflow as tf
+
+    checkpoint = tf.train.latest_checkpoint(model_dir)
+    if checkpoint is None:
+        return
+    step = int(checkpoint.rsplit("-", 1)[1])
+    print(f"resumed from step {step:,} ({checkpoint})", flush=True)
+    if step == 0 or step >= train_steps or step in evaluated_steps(model_dir):
+        return
+    print(f"step {step:,} was saved but not evaluated (the last run stopped during its evaluation): "
+          "evaluating it first", flush=True)
+    result = estimator.evaluate(eval_spec.input_fn, steps=eval_spec.steps, checkpoint_path=checkpoint)
+    for exporter in eval_spec.exporters:
+        exporter.export(estimator, os.path.join(estimator.model_dir, "export", exporter.name), checkpoint, result,
+                        is_the_final_export=False)
+
+
 def train_and_evaluate(config, stop_at: datetime.datetime = None):
     """Trains `config` to `config.train_steps`, evaluating and exporting along the way; or
     until `stop_at`, when training stops with a checkpoint, an evaluation and its exports."""
     import tensorflow as tf
 
-    from tf_crnn.model.stop import StopAtTime
+    from tf_crnn.model.stop import StopAtTime, StopOnNaNLoss
 
     from tf_crnn.data.check import check_training_data
     from tf_crnn.data.input import make_input_fn
@@ -154,6 +194,7 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
     # In a TF_CONFIG cluster only the chief writes into the shared model dir (all tasks start
     # at once); the other trainers shuffle with their own seed, or all would read alike.
     cluster = tf.estimator.RunConfig()  # only reads TF_CONFIG
+    warm_start = warm_start_plan(config)  # refused before a step, and before anything is written
     if cluster.is_chief:
         for source, files, what in train_data + eval_data:
             check_training_data(with_label_handling(config, source), ((what, files),))
@@ -161,7 +202,6 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
     config = dataclasses.replace(config, seed=config.seed + (cluster.global_id_in_cluster or 0))
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
 
-    warm_start = warm_start_plan(config)  # refused before a step if it cannot work
     # Unless --verbosity is given (0 or more: INFO; "debug"), TensorFlow's log is kept to
     # errors, so the progress and evaluation lines are what a person reads. (absl's app sets
     # the flag's value to 0 itself, hence `present`.)
@@ -181,7 +221,8 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
                                       log_path=os.path.join(config.model_dir, EVALUATIONS_LOG))]
     stop = StopAtTime(stop_at) if stop_at else None
     train_spec = tf.estimator.TrainSpec(make_input_fn(config, [(s, f) for s, f, _ in train_data], training=True),
-                                        max_steps=config.train_steps, hooks=[stop] if stop else [])
+                                        max_steps=config.train_steps,
+                                        hooks=[StopOnNaNLoss(config.learning_rate)] + ([stop] if stop else []))
     eval_spec = tf.estimator.EvalSpec(
         make_input_fn(config, [(s, f) for s, f, _ in eval_data], training=False),
         steps=config.eval_steps or None,
@@ -189,6 +230,8 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
         start_delay_secs=0,
         throttle_secs=0,
     )
+    if cluster.is_chief and exports_here:
+        evaluate_where_the_last_run_stopped(estimator, eval_spec, config.model_dir, config.train_steps)
     result = tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
     if stop is not None and stop.stopped:
         print(f"stopped at {stop_at:%Y-%m-%d %H:%M} as asked (--stop_at); the same command resumes the run",

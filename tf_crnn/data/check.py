@@ -82,7 +82,7 @@ def count_labels(config, files, limit: int = _SHOWN) -> LabelCount:
                         count.first_unknown.append([path, image_path.decode("utf-8"), text,
                                                     "".join(sorted(set(alphabet.unknown_units(text))))])
         except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
-            raise DataError(f"{path}: not a TFRecord shard of tf_crnn ({str(err).splitlines()[0]})") from None
+            raise schema.unreadable_shard(path, err, count.records) from None
     return count
 
 

@@ -16,20 +16,26 @@ A run has three steps:
 3. Finish: when every shard is complete they are moved to their final names together,
    and the report is written.
 
+One run per prefix: a second conversion of the same `--prefix` into the same folder is
+refused while the first runs (tf_crnn/data/prefix_lock.py), since both would share the
+staging folder and publish over each other.
+
 Resume: the plan's fingerprint (the inputs' bytes, the format options, the offsets kept,
 the split and shard settings) is stored in the staging folder. Running the same command
 after a stop or `kill -9` gives the same plan, so the shards already written there (those
 with their statistics file) are kept as they are and only the others are written.
 
-Processes: this process never imports TensorFlow (it plans, and reports). The worker pool
-starts before planning, so the workers load TensorFlow while the annotations are read.
-Workers are forked when TensorFlow is not loaded here (the command line); an in-process
-caller that has loaded it (tests, notebooks) gets them from a fresh fork server instead.
+Processes: no process of a conversion imports TensorFlow: this one plans and reports, and
+the workers write shards with tf_crnn/data/tfrecord.py, so a small conversion takes a
+fraction of a second to start. Workers are forked when TensorFlow is not loaded here (the
+command line); an in-process caller that has loaded it (tests, notebooks) gets them from
+a fresh fork server instead.
 """
 
 import argparse
 import array
 import collections
+import contextlib
 import glob
 import hashlib
 import heapq
@@ -53,6 +59,7 @@ from tf_crnn.data.ctc_fit import FRAME_WIDTH, InputSize, frames_needed
 from tf_crnn.data.formats.csv_file import DEFAULT_DELIMITER
 from tf_crnn.data.formats.lines import LineReader, open_records
 from tf_crnn.data.formats.registry import FORMAT_NAMES, ReaderOptions, make_reader, resolve_format
+from tf_crnn.data.prefix_lock import exclusive_prefix
 from tf_crnn.data.writer import shard_name, shard_pattern
 from tf_crnn.errors import DataError, UserError, exit_on_user_error
 
@@ -286,13 +293,11 @@ _worker_stop = None  # a multiprocessing Event: set, the remaining tasks return 
 
 
 def _start_worker(readers, parent_pid: Optional[int], stop=None) -> None:
-    """Pool initializer: keeps the readers and loads TensorFlow (while the parent plans)."""
+    """Pool initializer: keeps the readers, and dies with the parent."""
     global _worker_readers, _worker_stop
     _worker_stop = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _exit_with_parent(parent_pid)
-    import tf_crnn.data.writer  # noqa: F401
-
     _worker_readers = readers
 
 
@@ -314,8 +319,6 @@ def write_shard_task(task: ShardTask) -> Tuple[str, Optional[dict]]:
     (None when the run is stopping and the shard was left for a later run)."""
     if _worker_stop is not None and _worker_stop.is_set():
         return task.name, None
-    import tensorflow as tf
-
     from tf_crnn.data.schema import make_example
     from tf_crnn.data.writer import write_shard
 
@@ -348,17 +351,30 @@ def write_shard_task(task: ShardTask) -> Tuple[str, Optional[dict]]:
 
     try:
         written = write_shard(task.staging_path, records())
-    except (OSError, tf.errors.OpError) as err:
+    except OSError as err:
         raise DataError(f"cannot write {task.staging_path}: {getattr(err, 'strerror', None) or err}") from None
     finally:
         for handle in handles.values():
             handle.close()
     stats = {"written": written, "problems": problems.to_json(),
              "label_lengths": dict(lengths), "characters": dict(characters), "too_long": too_long}
-    with open(task.staging_path + ".stats.tmp", "w", encoding="utf-8") as handle:
-        json.dump(stats, handle, ensure_ascii=False)
-    os.replace(task.staging_path + ".stats.tmp", task.staging_path + ".stats")
+    os.replace(_write_json_draft(task.staging_path + ".stats", stats, indent=None), task.staging_path + ".stats")
     return task.name, stats
+
+
+def _write_json_draft(path: str, data: dict, indent=2) -> str:
+    """Writes `data` to `path`.tmp and returns that name, for the caller to move into place;
+    on a full disk (or any write error) the draft is removed and DataError says so."""
+    draft = path + ".tmp"
+    try:
+        with open(draft, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=indent, ensure_ascii=False)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.remove(draft)
+        raise DataError(f"cannot write {path}: {err.strerror or err}; nothing was published: free some space and "
+                        "run the same command again (the shards written so far are kept and reused)") from None
+    return draft
 
 
 def _count_if_too_long(too_long: dict, data: bytes, sample, split_units, size: InputSize) -> None:
@@ -548,9 +564,18 @@ def _finish(plan: Plan, output_dir: str, prefix: str, staging: str) -> None:
 
 
 def convert(args) -> dict:
-    """Runs a whole conversion; returns the report."""
+    """Runs a whole conversion, holding the lock of its prefix; returns the report."""
     alphabet = Alphabet.from_file(args.alphabet_file) if args.alphabet_file else None
     made = [path for path in (args.output_dir,) if not os.path.isdir(path)]
+    try:
+        os.makedirs(args.output_dir, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"--output_dir {args.output_dir}: cannot be made ({err.strerror})") from None
+    with exclusive_prefix(args.output_dir, args.prefix):
+        return _convert(args, alphabet, made)
+
+
+def _convert(args, alphabet, made: List[str]) -> dict:
     staging = os.path.join(args.output_dir, _STAGING.format(prefix=args.prefix))
     if not os.path.isdir(staging):
         made.append(staging)
@@ -590,11 +615,12 @@ def convert(args) -> dict:
     report = build_report(plan, totals, alphabet, args.lowercase, time.time() - start, progress.rate, input_size)
     report_path = os.path.join(args.output_dir, f"{args.prefix}-report.json")
     empty = [split for split in sorted({shard.split for shard in plan.shards}) if not totals.written[split]]
+    # The report is written before the shards are published: a disk that fills up here
+    # leaves the earlier set and its report as they were, and the new shards in staging.
+    draft = _write_json_draft(report_path, report)
     if not empty:
         _finish(plan, args.output_dir, args.prefix, staging)
-    with open(report_path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2, ensure_ascii=False)
-    os.replace(report_path + ".tmp", report_path)
+    os.replace(draft, report_path)
     shutil.rmtree(staging)
     print_report(report, report_path)
     if empty:

@@ -23,6 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tf_crnn import text_files
 from tf_crnn.errors import DataError
 
 ENGLISH = "english"  # the name of the built-in lexicon: the renderer's English word list
@@ -30,15 +31,8 @@ _NEG_INF = -np.inf
 
 
 def read_lines(path: str, what: str) -> List[str]:
-    """The non-blank lines of a UTF-8 text file, stripped; `what` names the file in errors."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = [line.strip() for line in handle]
-    except FileNotFoundError:
-        raise DataError(f"{what} not found: {path}") from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    return [line for line in lines if line]
+    """The non-blank lines of a text file (tf_crnn/text_files.py), stripped; `what` names it in errors."""
+    return [line.strip() for line in text_files.read_lines(path, what) if line.strip()]
 
 
 def read_word_list(path: str) -> List[str]:

@@ -91,6 +91,9 @@ class BestExporter(tf.estimator.Exporter):
                      if key.startswith("word_accuracy/")]
         if by_source:
             line += f" (word accuracy by source: {', '.join(by_source)})"
+        if math.isnan(float(eval_result.get("loss", 0.0))):
+            print(f"{line}; the evaluation loss is NaN (diverged weights): not exported", flush=True)
+            return None
         if best is not None and value <= best:
             print(f"{line}; best so far {best:.1%}, no new best export", flush=True)
             return None

@@ -25,11 +25,11 @@ is squeezed to `width`, which is where the core can read worse than the SavedMod
 """
 
 import os
-import re
 from dataclasses import dataclass, field
 
 from tf_crnn.config import FRAME_WIDTH
 from tf_crnn.errors import ConfigError
+from tf_crnn.export.checkpoints import find_checkpoint, restore
 from tf_crnn.model_files import export_metadata
 
 LOGITS = "logits"
@@ -67,50 +67,6 @@ def check_widths(config, widths) -> tuple:
 def signature_key(width: int, widest: int) -> str:
     """The widest width is the core's `serving_default` (what single-width readers run)."""
     return "serving_default" if width == widest else f"width_{width}"
-
-
-def _without_uniquifier(name: str) -> str:
-    """crnn/blstm2/forward_lstm_3/lstm_cell/kernel -> crnn/blstm2/forward_lstm/lstm_cell/kernel."""
-    return re.sub(r"_\d+(?=/|$)", "", name)
-
-
-def checkpoint_name_map(network, shapes: dict, checkpoint: str) -> dict:
-    """Each network variable -> its name in the Estimator checkpoint.
-
-    The model_fn names variables as Keras does in a fresh graph; eagerly, Keras numbers
-    layers it names itself on (lstm_2 where the checkpoint says lstm), so a name not
-    found as it is matches the one checkpoint name that differs from it only in those
-    numbers. (Building the reference in a graph here would invalidate the caller's
-    eager Keras models.) `shapes` is the checkpoint's variable -> shape map.
-    """
-    loose = {}
-    for name in shapes:
-        loose.setdefault(_without_uniquifier(name), []).append(name)
-    names = {}
-    for variable in network.variables:
-        own = variable.name.split(":")[0]
-        candidates = [own] if own in shapes else loose.get(_without_uniquifier(own), [])
-        if len(candidates) != 1:
-            found = "is ambiguous" if candidates else "is missing"
-            raise ConfigError(f"checkpoint {checkpoint}: variable {own} {found}; was it trained with this network?")
-        name = candidates[0]
-        if list(shapes[name]) != variable.shape.as_list():
-            raise ConfigError(f"checkpoint {checkpoint}: {name} has shape {shapes[name]}, "
-                              f"the network wants {variable.shape.as_list()}")
-        names[variable.ref()] = name
-    if len(set(names.values())) != len(names):
-        raise ConfigError(f"checkpoint {checkpoint}: two network variables map to one checkpoint variable")
-    return names
-
-
-def restore(network, checkpoint: str) -> None:
-    """Loads an Estimator checkpoint into a built eager network, variable by variable."""
-    import tensorflow as tf
-
-    reader = tf.train.load_checkpoint(checkpoint)
-    names = checkpoint_name_map(network, reader.get_variable_to_shape_map(), checkpoint)
-    for variable in network.variables:
-        variable.assign(reader.get_tensor(names[variable.ref()]))
 
 
 def build_unrolled_network(config, num_classes: int):
@@ -197,7 +153,6 @@ def build_core(model_dir: str, width: int, checkpoint: str = None, narrower=()) 
     import tensorflow as tf  # only now: bad input is reported without the wait for TensorFlow
 
     from tf_crnn.alphabet import for_config
-    from tf_crnn.export.saved_model import find_checkpoint
 
     checkpoint = find_checkpoint(model_dir, checkpoint)
     alphabet = for_config(config)

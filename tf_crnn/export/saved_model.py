@@ -23,6 +23,7 @@ import tempfile
 
 from tf_crnn.config import EXPORT_PRECISIONS
 from tf_crnn.errors import ConfigError
+from tf_crnn.export.checkpoints import check_checkpoint_fits, find_checkpoint
 from tf_crnn.model_files import write_metadata
 
 IMAGE_SIGNATURE = "images"
@@ -54,19 +55,6 @@ def serving_input_receiver_fn(config):
     return receiver_fn
 
 
-def find_checkpoint(model_dir: str, checkpoint: str = None) -> str:
-    """The given checkpoint prefix, checked, or the model dir's latest."""
-    import tensorflow as tf
-
-    if checkpoint is None:
-        checkpoint = tf.train.latest_checkpoint(model_dir)
-        if checkpoint is None:
-            raise ConfigError(f"{model_dir} holds no checkpoint")
-    elif not tf.io.gfile.exists(checkpoint + ".index"):
-        raise ConfigError(f"checkpoint not found: {checkpoint}")
-    return checkpoint
-
-
 def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, decoder: str = None,
                        beam_width: int = None, top_paths: int = None, precision: str = None) -> str:
     """Exports the latest (or the given) checkpoint of `model_dir`; returns the SavedModel path.
@@ -90,6 +78,7 @@ def export_saved_model(model_dir: str, output_dir: str, checkpoint: str = None, 
     if config.export_precision not in EXPORT_PRECISIONS:
         raise ConfigError(f"--precision must be one of {', '.join(EXPORT_PRECISIONS)}, got {config.export_precision!r}")
     checkpoint = find_checkpoint(model_dir, checkpoint)
+    check_checkpoint_fits(config, checkpoint)
     estimator = make_estimator(config)
     with tempfile.TemporaryDirectory() as scratch:
         assets = write_metadata(config, scratch)

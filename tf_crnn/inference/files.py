@@ -2,6 +2,7 @@
 so that one image that does not decode costs only itself."""
 
 import os
+import re
 import sys
 from typing import List
 
@@ -34,12 +35,26 @@ def find_images(paths: List[str]) -> List[str]:
     return found
 
 
+# What TensorFlow's messages name when an image fails in the graph: a decode op (its node
+# name) or the decoders' own words. Any other failure on one image, which the converter's
+# check decoded already, is the model's.
+_IMAGE_FAILURE = re.compile(r"Decode(Image|Png|Jpeg|Bmp|Gif)|image format|color conversion|Invalid (PNG|JPEG|GIF|BMP)",
+                            re.IGNORECASE)
+
+
+def is_image_failure(error: Exception) -> bool:
+    """Whether a runtime error came from decoding an image, not from the model itself."""
+    return bool(_IMAGE_FAILURE.search(str(error)))
+
+
 def read_in_batches(read, items, batch_size: int, bad_input_errors: tuple):
     """Yields (result, error) for every item, reading `batch_size` items at a time.
 
     `read` maps a list of items to a list of results. One image that does not decode fails
     its whole batch with one of `bad_input_errors`; that batch is then read item by item,
-    so only the bad items get (None, error) and the others still count.
+    so only the bad items get (None, error) and the others still count. A failure on one
+    item that is not about its image (a broken export: a Reshape that cannot fit) is the
+    model's: it raises DataError at once instead of blaming every image in turn.
     """
     for start in range(0, len(items), batch_size):
         batch = items[start:start + batch_size]
@@ -50,6 +65,10 @@ def read_in_batches(read, items, batch_size: int, bad_input_errors: tuple):
                 try:
                     yield read([item])[0], None
                 except bad_input_errors as err:
+                    if not is_image_failure(err):
+                        summary = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                        raise DataError(f"the model fails on an image that decodes ({summary}): the export is "
+                                        "broken, or was made from a checkpoint of another network") from None
                     yield None, err
         else:
             for result in results:

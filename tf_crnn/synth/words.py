@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tf_crnn.errors import ConfigError, DataError
+from tf_crnn.text_files import read_lines
 
 # lower: lower-case labels; mixed: lower, Title, UPPER and rAnDoM labels; as_written: a
 # word list's entries keep the case they are written in.
@@ -85,25 +86,14 @@ def web_counts() -> Dict[str, int]:
 
 
 def read_word_list(path: str) -> List[str]:
-    """The entries of a word list: one word or phrase a line, UTF-8 (a byte-order mark
-    is allowed), runs of white space inside a phrase made one space, blank lines skipped.
+    """The entries of a word list: one word or phrase a line, read as every text file is
+    (tf_crnn/text_files.py), runs of white space inside a phrase made one space, blank
+    lines skipped.
 
     Raises `DataError` naming the file, or the line that is not UTF-8.
     """
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as error:
-        raise DataError(f"{path}: cannot read the word list ({error.strerror or error})") from None
-    entries = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        try:
-            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}:{number}: not UTF-8 text (byte {error.start + 1} of the line)") from None
-        text = " ".join(text.split())
-        if text:
-            entries.append(text)
+    entries = [" ".join(line.split()) for line in read_lines(path, "word list")]
+    entries = [entry for entry in entries if entry]
     if not entries:
         raise DataError(f"{path}: the word list has no entry (one word or phrase a line)")
     return entries

@@ -3,8 +3,9 @@
 The converter plans a run from offsets alone and a worker re-reads one line from its
 offset, so reading a whole file (`samples`), re-reading one record (`sample_at`) and
 turning an offset back into `file:line` for a message (`where_at`) are one piece of code
-that agrees on what a line is: the bytes up to and including b"\\n", decoded as UTF-8,
-without the line end and without a leading byte-order mark. A format only says how one
+that agrees on what a line is: the bytes up to and including b"\\n", decoded as every
+text file is (tf_crnn/text_files.py: UTF-8, no line end, no leading byte-order mark; a
+UTF-16 file is refused whole, a line with a NUL byte by itself). A format only says how one
 line splits into an image path and a label (`parse_line`).
 """
 
@@ -13,8 +14,8 @@ from typing import Dict, Iterable, Iterator, Optional, Tuple
 
 from tf_crnn.data.formats import BadLine, Sample
 from tf_crnn.errors import DataError
+from tf_crnn.text_files import BadText, decode_line, refuse_wide_encoding
 
-_BYTE_ORDER_MARK = "\ufeff"
 _COUNT_CHUNK = 1 << 20
 
 
@@ -75,6 +76,8 @@ class LineReader:
                 start, offset = offset, offset + len(raw)
                 if digest is not None:
                     digest.update(raw)
+                if number == 1:
+                    refuse_wide_encoding(self.path, raw)
                 if number == 1 and self.header:
                     continue
                 sample = self._sample(raw, start, number)
@@ -113,13 +116,9 @@ class LineReader:
 
     def _sample(self, raw: bytes, offset: int, number: Optional[int]) -> Optional[Sample]:
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            return Sample(None, None, self.path, number, f"not UTF-8 text ({err.reason} at byte {err.start})",
-                          "not UTF-8", offset)
-        text = text.rstrip("\r\n")
-        if offset == 0:
-            text = text.lstrip(_BYTE_ORDER_MARK)
+            text = decode_line(raw, first=offset == 0)
+        except BadText as bad:
+            return Sample(None, None, self.path, number, str(bad), "not text", offset)
         if self.is_ignored(text):
             return None
         source, line = self.locate(number, text)

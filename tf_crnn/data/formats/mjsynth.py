@@ -13,6 +13,7 @@ from typing import Iterator, List, Optional, Tuple
 from tf_crnn.data.formats import BadLine, Sample
 from tf_crnn.data.formats.lines import LineReader
 from tf_crnn.errors import DataError
+from tf_crnn.text_files import read_lines
 
 
 def label_from_name(image_path: str) -> str:
@@ -28,16 +29,8 @@ def label_from_name(image_path: str) -> str:
 
 
 def read_lexicon(path: str) -> List[str]:
-    """One word a line (UTF-8), indexed from 0 like MJSynth's annotation numbers."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return [line.rstrip("\r\n") for line in handle]
-    except FileNotFoundError:
-        raise DataError(f"lexicon file not found: {path}") from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason})") from None
-    except OSError as err:
-        raise DataError(f"lexicon file cannot be read: {path}: {err.strerror}") from None
+    """One word a line (tf_crnn/text_files.py), indexed from 0 like MJSynth's annotation numbers."""
+    return read_lines(path, "lexicon file")
 
 
 class MjsynthReader(LineReader):
