@@ -203,7 +203,7 @@ def tiny_model_fields(tmp_path, **overrides):
 @pytest.fixture(scope="session", autouse=True)
 def run_wide_cache(tmp_path_factory):
     """Fitted language models go to a cache folder of this test run, not the user's own
-    (tf_crnn.decoding.char_lm.cache_folder); the commands the tests start inherit it."""
+    (tf_crnn/cache.py), and so do the font probes; the commands the tests start inherit it."""
     if "TF_CRNN_CACHE" not in os.environ:
         os.environ["TF_CRNN_CACHE"] = str(run_wide_folder(tmp_path_factory, "cache"))
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tf_crnn.alphabet import Alphabet
+from tf_crnn.cache import CACHE_ENV
 from tf_crnn.decoding import char_lm
 from tf_crnn.decoding.char_lm import CharNgramModel, english_texts, load_language_model, read_texts
 from tf_crnn.errors import DataError
@@ -73,7 +74,7 @@ def test_the_english_model_is_fitted_once_then_read_from_the_cache(tmp_path, mon
     """Its counts are kept in the cache folder and read back; a damaged file is fitted
     again and replaced; an empty TF_CRNN_CACHE keeps nothing."""
     monkeypatch.setattr(char_lm, "ENGLISH_SAMPLES", 3000)  # a small text: the real one takes seconds
-    monkeypatch.setenv(char_lm.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     fitted = load_language_model("english", ALPHABET)
     [cached_file] = (tmp_path / "cache").iterdir()
     assert cached_file.suffix == ".npz" and not [p for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp"]
@@ -90,6 +91,6 @@ def test_the_english_model_is_fitted_once_then_read_from_the_cache(tmp_path, mon
     cached_file.write_bytes(cached_file.read_bytes()[:1000])  # a file cut short
     load_language_model("english", ALPHABET)
     assert len(fits) == 2 and load_language_model("english", ALPHABET) is not fitted and len(fits) == 2
-    monkeypatch.setenv(char_lm.CACHE_ENV, "")
+    monkeypatch.setenv(CACHE_ENV, "")
     load_language_model("english", Alphabet(list("abc")))
     assert len(fits) == 3 and len(list((tmp_path / "cache").iterdir())) == 2

@@ -320,8 +320,9 @@ def test_command_line_errors_are_clean(stand_in_servers, tmp_path):
     assert_clean_error(run_module("tf_crnn.serving_client", "--rest", rest_url, tmp_path / "missing.png"),
                        "missing.png")
     # An answer with fewer readings than images: said, never paired with the wrong files.
+    images = _images(tmp_path)
     assert_clean_error(run_module("tf_crnn.serving_client", "--rest", rest_url.replace(MODEL_NAME, SHORT_MODEL),
-                                  image, image), "the server answered 1 readings for 2 images")
+                                  images["cat"], images["dog"]), "the server answered 1 readings for 2 images")
 
 
 def test_docker_set_up_serves_the_export_folder(trained_tiny, tmp_path):

@@ -36,6 +36,43 @@ def test_find_fonts_keeps_text_fonts_and_drops_symbol_fonts(fonts):
     assert not names & {"D050000L.otf", "StandardSymbolsPS.otf"}
 
 
+def test_font_probes_are_kept_between_runs_and_redone_for_a_changed_font(tmp_path, monkeypatch):
+    """Probing 700 fonts took 30 s at every start of the renderer; a second process now
+    reads the answers from the cache folder, and a font file that changed is probed again."""
+    import shutil
+
+    from tf_crnn.synth import fonts as fonts_module
+
+    dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    if not os.path.isfile(dejavu):
+        pytest.skip("needs fonts-dejavu-core")
+    font = tmp_path / "fonts" / "Face.ttf"
+    font.parent.mkdir()
+    shutil.copy(dejavu, font)
+    monkeypatch.setenv("TF_CRNN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(fonts_module, "_probe_store", None)
+    fonts_module._has_glyph.cache_clear()
+    fonts_module._cache.clear()
+    assert fonts_module.survey_fonts("abcж", [str(font)]).usable == (str(font),)
+    assert (tmp_path / "cache" / fonts_module._Probes.FILE).is_file()
+
+    def no_probe(*args):
+        raise AssertionError("probed again")
+
+    # A new process: the answers come from the cache, no glyph is drawn.
+    monkeypatch.setattr(fonts_module, "_probe_store", None)
+    fonts_module._has_glyph.cache_clear()
+    monkeypatch.setattr(fonts_module, "_draws_glyph", no_probe)
+    monkeypatch.setattr(fonts_module, "_draws_latin_text", no_probe)
+    assert fonts_module.survey_fonts("abcж", [str(font)]).usable == (str(font),)
+    # The font file changes (another font under the same name): probed again.
+    os.utime(font, ns=(1, 1))
+    monkeypatch.setattr(fonts_module, "_probe_store", None)
+    fonts_module._has_glyph.cache_clear()
+    with pytest.raises(AssertionError, match="probed again"):
+        fonts_module.survey_fonts("abcж", [str(font)])
+
+
 def test_find_fonts_without_fonts_says_how_to_install(tmp_path):
     with pytest.raises(DataError, match="install_fonts.sh"):
         find_fonts([str(tmp_path)])

@@ -31,6 +31,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tf_crnn.cache import cache_folder
 from tf_crnn.errors import DataError
 from tf_crnn.decoding.lexicon import read_lines
 
@@ -38,7 +39,6 @@ DEFAULT_ORDER = 5  # chosen on rendered validation words: benchmarks/results/lm_
 ENGLISH = "english"  # the name of the built-in text: words as the renderer draws them
 ENGLISH_SAMPLES = 1_000_000
 ENGLISH_SEED = 20261127
-CACHE_ENV = "TF_CRNN_CACHE"  # the cache folder; set to an empty string, no cache
 _CACHE_FORMAT = 1
 _TABLE_FIELDS = ("codes", "counts", "contexts", "context_totals", "context_distinct")
 _MAX_CODE = 2**62
@@ -187,16 +187,6 @@ def load_language_model(source: str, alphabet, order: int = DEFAULT_ORDER) -> Ch
         if path:
             _write_cached(model, path)
     return model
-
-
-def cache_folder() -> Optional[str]:
-    """Where fitted models are kept between runs: $TF_CRNN_CACHE (empty: nowhere), else
-    $XDG_CACHE_HOME/tf_crnn, else ~/.cache/tf_crnn."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return configured or None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "tf_crnn")
 
 
 def _english_key(alphabet, order: int) -> str:

@@ -16,6 +16,7 @@ otherwise.
 """
 
 import functools
+import json
 import os
 import string
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from PIL import ImageFont
 
+from tf_crnn.cache import cache_folder
 from tf_crnn.errors import DataError
 
 DEFAULT_FONT_DIRS = (
@@ -54,11 +56,12 @@ def find_fonts(dirs: Optional[Sequence[str]] = None) -> List[str]:
     """Returns the sorted paths of the usable fonts under `dirs` (system font dirs by default).
 
     The sorted order makes a seed pick the same fonts on every run on one machine.
-    The result is kept in memory, since probing all fonts takes about a second.
+    The result is kept in memory, and each font's probe in the cache folder (`_Probes`).
     """
     key = tuple(os.path.expanduser(d) for d in (dirs or DEFAULT_FONT_DIRS))
     if key not in _cache:
         _cache[key] = [path for path in _font_files(key) if draws_latin_text(path)]
+        _probes().save()
     if not _cache[key]:
         raise DataError(
             f"no usable TrueType/OpenType font found under {', '.join(key)}; "
@@ -124,6 +127,7 @@ def survey_fonts(characters: str, sources: Optional[Sequence[str]] = None) -> Fo
             skipped.append((path, f"no glyph for {_shown_characters(lacking)}"))
         else:
             usable.append(path)
+    _probes().save()
     if not usable:
         raise DataError(
             f"no font under {', '.join(_shown_sources(sources))} has glyphs for all of {_shown_characters(drawable)}; "
@@ -180,7 +184,12 @@ def _shown_characters(chars: Sequence[str], limit: int = 12) -> str:
 
 
 def draws_latin_text(path: str) -> bool:
-    """Whether the font at `path` draws ASCII letters and digits as Latin text."""
+    """Whether the font at `path` draws ASCII letters and digits as Latin text (probed once
+    per font file and machine: `_Probes`)."""
+    return _probes().remember(path, "latin", lambda: _draws_latin_text(path))
+
+
+def _draws_latin_text(path: str) -> bool:
     try:
         font = load_font(path, _PROBE_SIZE)
         return (
@@ -260,6 +269,77 @@ def covers(path: str, text: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _has_glyph(path: str, char: str) -> bool:
+    return _probes().remember(path, "glyph " + char, lambda: _draws_glyph(path, char))
+
+
+def _draws_glyph(path: str, char: str) -> bool:
     font = load_font(path, _PROBE_SIZE)
     signature = _glyph_signature(font, char)
     return signature != _glyph_signature(font, _UNMAPPED_CHAR) and any(signature[1])
+
+
+class _Probes:
+    """What probing each font file found, kept in the cache folder between runs
+    (tf_crnn/cache.py), so the renderer starts in a second instead of half a minute.
+
+    A probe draws dozens of glyphs at 100 px, about 40 ms a font: 30 s for the 700 fonts of
+    a well-stocked machine, at every start of the renderer. Each result is kept under the
+    font's path and stamped with its size and modification time (a changed font is probed
+    again); the whole file is dropped when Pillow's version or the probe changes. Writes
+    are atomic, so processes that probe at once each leave a whole file.
+    """
+
+    FILE = "font-probes.json"
+    VERSION = 1
+
+    def __init__(self):
+        import PIL
+
+        folder = cache_folder()
+        self.path = os.path.join(folder, self.FILE) if folder else None
+        self.header = {"version": self.VERSION, "pillow": PIL.__version__, "probe_size": _PROBE_SIZE}
+        self.fonts, self.dirty = {}, False
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                stored = json.load(handle)
+            if stored.get("header") == self.header:
+                self.fonts = stored["fonts"]
+        except (OSError, TypeError, ValueError, KeyError):
+            pass
+
+    def remember(self, font_path: str, question: str, probe):
+        try:
+            info = os.stat(font_path)
+        except OSError:
+            return probe()  # reports the problem its own way
+        stamp = [info.st_size, info.st_mtime_ns]
+        entry = self.fonts.get(font_path)
+        if entry is None or entry.get("stamp") != stamp:
+            entry = self.fonts[font_path] = {"stamp": stamp, "answers": {}}
+        if question not in entry["answers"]:
+            entry["answers"][question] = bool(probe())
+            self.dirty = True
+        return entry["answers"][question]
+
+    def save(self) -> None:
+        if not (self.dirty and self.path):
+            return
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            draft = f"{self.path}.{os.getpid()}.tmp"
+            with open(draft, "w", encoding="utf-8") as handle:
+                json.dump({"header": self.header, "fonts": self.fonts}, handle)
+            os.replace(draft, self.path)
+            self.dirty = False
+        except OSError:
+            pass  # a cache: the next run probes again
+
+
+_probe_store: Optional[_Probes] = None
+
+
+def _probes() -> _Probes:
+    global _probe_store
+    if _probe_store is None:
+        _probe_store = _Probes()
+    return _probe_store
