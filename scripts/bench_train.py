@@ -98,7 +98,7 @@ def keras_fit_rate(config, files, batch_size, warmup, steps):
             with tf.GradientTape() as tape:
                 logits = self.network(features["images"], features["widths"], training=True)
                 log_probs = tf.transpose(tf.nn.log_softmax(logits), [1, 0, 2])
-                loss = ctc_loss(log_probs, sequence_lengths(features["widths"]), labels["ids"])
+                loss = ctc_loss(log_probs, sequence_lengths(features["widths"]), labels["ids"], labels["lengths"])
             variables = self.network.trainable_variables
             gradients = tape.gradient(loss, variables)
             gradients, _ = tf.clip_by_global_norm(gradients, config.gradient_clip_norm)

@@ -136,6 +136,22 @@ def test_unit_details_agree_with_numpy_for_both_decoders():
                 == _chars(outputs, row), (decoder, row)
 
 
+def test_the_loss_leaves_out_labels_that_cannot_fit_and_stays_finite():
+    """"aa" needs 3 frames (a blank between the a's): in 2 frames TensorFlow's CTC loss is
+    infinite, which made a whole batch's loss infinite (issue 34's divergence check saw it)."""
+    from tf_crnn.model.model_fn import ctc_loss
+
+    logits = tf.random.stateless_normal([2, 2, 4], seed=[1, 2])  # time 2, batch 2, 3 units + blank
+    ids = tf.constant([[0, 1], [0, 0]])
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = ctc_loss(logits, tf.constant([2, 2]), ids, tf.constant([2, 2]))
+    gradient = tape.gradient(loss, logits)
+    alone = ctc_loss(logits[:, :1], tf.constant([2]), ids[:1], tf.constant([2]))
+    assert np.isfinite(float(loss)) and abs(float(loss) - float(alone)) < 1e-5
+    assert np.all(np.isfinite(gradient.numpy())) and not np.any(gradient.numpy()[:, 1])
+
+
 def test_training_counts_the_examples_whose_labels_do_not_fit_their_frames():
     import io
 

@@ -39,8 +39,16 @@ def make_optimizer(config, rate):
     return tf.compat.v1.train.AdamOptimizer(rate)
 
 
-def ctc_loss(time_major_logits, frame_lengths, label_ids):
-    """Mean CTC loss; labels longer than their image's frames contribute nothing."""
+def ctc_loss(time_major_logits, frame_lengths, label_ids, label_lengths):
+    """Mean CTC loss over the examples whose labels fit their image's frames.
+
+    A label CTC cannot spell in its frames (a frame per unit, one more between repeats:
+    tf_crnn/data/ctc_fit.py) gets an infinite loss from TensorFlow when only its repeats
+    make it too long (ignore_longer_outputs_than_inputs catches the plain length alone), and
+    one such example made the whole batch's loss infinite. Those examples count for
+    nothing here: zero loss, zero gradient, and the mean is over the others.
+    """
+    fits = label_fits(label_ids, label_lengths, frame_lengths)
     label_sparse = metrics.sparse_from_padded(label_ids, tf.int32)
     losses = tf.compat.v1.nn.ctc_loss(
         labels=label_sparse,
@@ -49,15 +57,23 @@ def ctc_loss(time_major_logits, frame_lengths, label_ids):
         ignore_longer_outputs_than_inputs=True,
         time_major=True,
     )
-    return tf.reduce_mean(losses)
+    # tf.where passes no gradient to the branch it does not take, and the CTC gradient of
+    # an infeasible label is finite, so nothing of it reaches the weights.
+    kept = tf.where(fits, losses, tf.zeros_like(losses))
+    return tf.reduce_sum(kept) / tf.maximum(tf.reduce_sum(tf.cast(fits, losses.dtype)), 1.0)
+
+
+def label_fits(label_ids, label_lengths, frame_lengths):
+    """Whether CTC can spell each label in its image's frames (one frame per unit, one more
+    between repeats: tf_crnn/data/ctc_fit.py)."""
+    ids = tf.cast(label_ids, tf.int32)
+    repeats = tf.reduce_sum(tf.cast(tf.equal(ids[:, 1:], ids[:, :-1]) & (ids[:, 1:] >= 0), tf.int32), axis=1)
+    return tf.cast(label_lengths, tf.int32) + repeats <= tf.cast(frame_lengths, tf.int32)
 
 
 def labels_too_long(label_ids, label_lengths, frame_lengths):
-    """How many examples of the batch CTC cannot spell in their image's frames (one frame
-    per unit, one more between repeats: tf_crnn/data/ctc_fit.py); the loss skips them."""
-    ids = tf.cast(label_ids, tf.int32)
-    repeats = tf.reduce_sum(tf.cast(tf.equal(ids[:, 1:], ids[:, :-1]) & (ids[:, 1:] >= 0), tf.int32), axis=1)
-    return tf.reduce_sum(tf.cast(label_lengths + repeats > frame_lengths, tf.int32))
+    """How many examples of the batch CTC cannot spell in their image's frames; the loss skips them."""
+    return tf.reduce_sum(tf.cast(tf.logical_not(label_fits(label_ids, label_lengths, frame_lengths)), tf.int32))
 
 
 class ProgressHook(tf.estimator.SessionRunHook):
@@ -234,7 +250,7 @@ def model_fn(features, labels, mode, params, config=None):
             },
         )
 
-    loss = ctc_loss(time_major_log_probs, frame_lengths, labels["ids"])
+    loss = ctc_loss(time_major_log_probs, frame_lengths, labels["ids"], labels["lengths"])
 
     if training:
         global_step = tf.compat.v1.train.get_or_create_global_step()
