@@ -7,7 +7,9 @@ words and the real training crops of ../shared/real_train (IIIT5K, SVT and ICDAR
 training splits), over as many sittings as it needs. Each stage is skipped when its output
 is there, so the same command resumes a run dir another sitting left:
 
-1. render `--rendered` training and 2,000 validation words (`--seed`) into RUN_DIR/rendered;
+1. render `--rendered` training and 2,000 validation words (`--seed`) into RUN_DIR/rendered,
+   with the fonts the machine has (stage 3 of the shipped model: `sudo bash
+   scripts/install_fonts.sh --more`, 716 faces, seed 13);
 2. convert the real crops' train.tsv and val.tsv into RUN_DIR/real (their labels as they
    are: the config lower-cases them and strips what the alphabet lacks, per source);
 3. write RUN_DIR/params.json from scripts/continue_params.json and train (`--stop_at` ends
