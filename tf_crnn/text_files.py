@@ -44,17 +44,23 @@ def decode_line(raw: bytes, first: bool) -> str:
     return text[len(BYTE_ORDER_MARK):] if first and text.startswith(BYTE_ORDER_MARK) else text
 
 
-def read_lines(path: str, what: str) -> list:
-    """Every line of the text file `path` (`what` names it in messages), by the rule above."""
+def open_text_file(path: str, what: str, folder_hint: str = ""):
+    """Opens a user's text file for binary reading, or says in one line why it cannot;
+    `what` names it ("alphabet file"), `folder_hint` says what to do when it is a folder."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        return open(path, "rb")
     except FileNotFoundError:
         raise DataError(f"{what} not found: {path}") from None
     except IsADirectoryError:
-        raise DataError(f"{what} is a folder, not a file: {path}") from None
+        raise DataError(f"{what} is a folder: {path}{folder_hint}") from None
     except OSError as err:
         raise DataError(f"{what} cannot be read: {path}: {err.strerror}") from None
+
+
+def read_lines(path: str, what: str) -> list:
+    """Every line of the text file `path` (`what` names it in messages), by the rule above."""
+    with open_text_file(path, what) as handle:
+        data = handle.read()
     refuse_wide_encoding(path, data[:4])
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":

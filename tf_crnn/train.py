@@ -177,7 +177,7 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
     until `stop_at`, when training stops with a checkpoint, an evaluation and its exports."""
     import tensorflow as tf
 
-    from tf_crnn.model.stop import StopAtTime, StopOnNaNLoss
+    from tf_crnn.model.stop import StopAtTime, StopOnNonFiniteLoss
 
     from tf_crnn.data.check import check_training_data
     from tf_crnn.data.input import make_input_fn
@@ -222,7 +222,7 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
     stop = StopAtTime(stop_at) if stop_at else None
     train_spec = tf.estimator.TrainSpec(make_input_fn(config, [(s, f) for s, f, _ in train_data], training=True),
                                         max_steps=config.train_steps,
-                                        hooks=[StopOnNaNLoss(config.learning_rate)] + ([stop] if stop else []))
+                                        hooks=[StopOnNonFiniteLoss(config.learning_rate)] + ([stop] if stop else []))
     eval_spec = tf.estimator.EvalSpec(
         make_input_fn(config, [(s, f) for s, f, _ in eval_data], training=False),
         steps=config.eval_steps or None,

@@ -31,7 +31,7 @@ class StopAtTime(tf.estimator.SessionRunHook):
             run_context.request_stop()
 
 
-class StopOnNaNLoss(tf.estimator.SessionRunHook):
+class StopOnNonFiniteLoss(tf.estimator.SessionRunHook):
     """Ends training with one line naming the step when the loss turns NaN or infinite.
 
     Labels CTC cannot fit are left out of the loss (ignore_longer_outputs_than_inputs), so

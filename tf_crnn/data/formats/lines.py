@@ -13,22 +13,14 @@ import os
 from typing import Dict, Iterable, Iterator, Optional, Tuple
 
 from tf_crnn.data.formats import BadLine, Sample
-from tf_crnn.errors import DataError
-from tf_crnn.text_files import BadText, decode_line, refuse_wide_encoding
+from tf_crnn.text_files import BadText, decode_line, open_text_file, refuse_wide_encoding
 
 _COUNT_CHUNK = 1 << 20
 
 
 def open_records(path: str):
     """Opens an annotation file for binary reading, or says in one line why it cannot."""
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(f"annotation file not found: {path}") from None
-    except IsADirectoryError:
-        raise DataError(f"annotation file is a folder: {path} (a folder of images needs --format folder)") from None
-    except OSError as err:
-        raise DataError(f"annotation file cannot be read: {path}: {err.strerror}") from None
+    return open_text_file(path, "annotation file", " (a folder of images needs --format folder)")
 
 
 class LineReader:
