@@ -49,6 +49,7 @@ def test_flag_overrides_win(tmp_path, alphabet_file):
     ({"batch_norm_momentum": 1.0}, "field 'batch_norm_momentum' must be in (0, 1"),
     ({"learning_rate": float("nan")}, "field 'learning_rate' must be a finite number, got nan"),
     ({"augmentation": {"contrast": float("inf")}}, "field 'contrast' must be a finite number, got inf"),
+    ({"augmentation": {"low_resolution_probability": 1.5}}, "field 'augmentation.low_resolution_probability' must be in [0, 1]"),
 ])
 def test_bad_fields_are_named(tmp_path, alphabet_file, fields, message):
     path = write_config(tmp_path / "p.json", **{"alphabet_file": "alphabet.txt", **fields})

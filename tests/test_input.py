@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import tiny_model_fields, write_config
 from tf_crnn.config import load_config
@@ -57,3 +58,21 @@ def test_unknown_label_policies(tiny_shards, tmp_path, policy, expected):
     files = sorted(glob.glob(config.train_files[0])) + sorted(glob.glob(config.eval_files[0]))
     count = sum(int(f["widths"].shape[0]) for f, _ in make_dataset(config, files, training=False))
     assert count == expected
+
+
+def test_low_resolution_distortion_softens_strokes_and_keeps_the_shape():
+    """A word shrunk and enlarged back keeps its size and overall ink but loses the
+    sharp black-white edges of a clean rendering (its total variation falls)."""
+    from tf_crnn.config import Augmentation
+    from tf_crnn.data.augment import augment
+
+    stripes = np.tile(np.repeat([0.0, 1.0], 2), 16)[None, :, None] * np.ones((32, 1, 1))
+    image = tf.constant(stripes, tf.float32)  # 32 x 64, vertical strokes 2 px wide
+    only_low_resolution = Augmentation(max_rotation_degrees=0, max_shear=0, brightness=0, contrast=0,
+                                       blur_probability=0, noise_stddev=0, low_resolution_probability=1.0)
+    softened = augment(image, only_low_resolution)
+    assert softened.shape == image.shape
+    assert abs(float(tf.reduce_mean(softened)) - float(tf.reduce_mean(image))) < 0.05
+    assert float(tf.image.total_variation(softened)) < 0.7 * float(tf.image.total_variation(image))
+    untouched = augment(image, Augmentation(**{**vars(only_low_resolution), "low_resolution_probability": 0.0}))
+    np.testing.assert_array_equal(untouched.numpy(), image.numpy())

@@ -74,6 +74,9 @@ class Augmentation:
     brightness: float = 0.15
     contrast: float = 0.3
     blur_probability: float = 0.2
+    # Share of images shrunk to 30-70% and enlarged back (data/augment.py): street-scene
+    # crops such as SVT's are often a few pixels high before preprocessing enlarges them.
+    low_resolution_probability: float = 0.0
     noise_stddev: float = 0.03
 
 
@@ -354,6 +357,9 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"field 'max_skipped_label_share' must be in [0, 1], got {config.max_skipped_label_share}")
     if not 0.0 < config.batch_norm_momentum < 1.0:
         raise ConfigError(f"field 'batch_norm_momentum' must be in (0, 1), got {config.batch_norm_momentum}")
+    for name in ("blur_probability", "low_resolution_probability"):
+        if not 0.0 <= getattr(config.augmentation, name) <= 1.0:
+            raise ConfigError(f"field 'augmentation.{name}' must be in [0, 1], got {getattr(config.augmentation, name)}")
     if not 0.0 <= config.dropout < 1.0:
         raise ConfigError(f"field 'dropout' must be in [0, 1), got {config.dropout}")
     if not 0 <= config.top_paths <= config.beam_width:

@@ -1,7 +1,8 @@
 """Training-only distortions, all as TensorFlow ops so they run inside tf.data in parallel.
 
 They model what separates real crops from clean renderings: a slightly rotated or
-slanted baseline, uneven lighting and contrast, focus blur and sensor noise.
+slanted baseline, uneven lighting and contrast, focus blur, the soft blocky strokes of a
+word photographed small and enlarged to the model's height, and sensor noise.
 """
 
 import math
@@ -44,6 +45,18 @@ def _gaussian_blur(image: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
     return tf.nn.depthwise_conv2d(image[None], kernel_4d, [1, 1, 1, 1], "SAME")[0]
 
 
+LOW_RESOLUTION_SCALES = (0.3, 0.7)
+
+
+def _low_resolution(image: tf.Tensor, scale: tf.Tensor) -> tf.Tensor:
+    """Shrinks by `scale` with area averaging (what a small sensor patch records) and
+    enlarges back bilinearly, as preprocessing does with a word a few pixels high."""
+    size = tf.shape(image)[:2]
+    small = tf.maximum(tf.cast(tf.cast(size, tf.float32) * scale, tf.int32), 1)
+    shrunk = tf.image.resize(image, small, method="area")
+    return tf.image.resize(shrunk, size, method="bilinear")
+
+
 def augment(image: tf.Tensor, settings) -> tf.Tensor:
     """Applies the configured distortions to one float image in [0, 1]."""
     static_shape = image.shape
@@ -54,6 +67,13 @@ def augment(image: tf.Tensor, settings) -> tf.Tensor:
         image = tf.cond(
             tf.random.uniform([]) < settings.blur_probability,
             lambda: _gaussian_blur(image, sigma),
+            lambda: image,
+        )
+    if settings.low_resolution_probability > 0:
+        scale = tf.random.uniform([], *LOW_RESOLUTION_SCALES)
+        image = tf.cond(
+            tf.random.uniform([]) < settings.low_resolution_probability,
+            lambda: _low_resolution(image, scale),
             lambda: image,
         )
     if settings.contrast > 0:
