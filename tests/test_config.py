@@ -49,6 +49,11 @@ def test_flag_overrides_win(tmp_path, alphabet_file):
     ({"batch_norm_momentum": 1.0}, "field 'batch_norm_momentum' must be in (0, 1"),
     ({"learning_rate": float("nan")}, "field 'learning_rate' must be a finite number, got nan"),
     ({"augmentation": {"contrast": float("inf")}}, "field 'contrast' must be a finite number, got inf"),
+    ({"distribute": "horovod"}, "field 'distribute' must be one of none, mirrored, parameter_server"),
+    ({"distribute": "multi_worker_mirrored"}, "field 'distribute': 'multi_worker_mirrored' does not train through "
+                                              "the Estimator here"),
+    ({"devices": ["/gpu:0"]}, "field 'devices' is for distribute 'mirrored'"),
+    ({"precision": "float16"}, "field 'precision' must be one of auto, float32, mixed_bfloat16, mixed_float16"),
     ({"augmentation": {"low_resolution_probability": 1.5}}, "field 'augmentation.low_resolution_probability' must be in [0, 1]"),
 ])
 def test_bad_fields_are_named(tmp_path, alphabet_file, fields, message):

@@ -24,8 +24,10 @@ DECODERS = ("greedy", "beam")
 # example, read them as the unknown token, or drop those units ("can't" -> "cant", "[06]" ->
 # "06": a lower-case alphanumeric recognizer learns real crops' punctuation as nothing).
 UNKNOWN_POLICIES = ("error", "skip", "unknown", "strip")
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 EXPORT_PRECISIONS = ("float32", "mixed_bfloat16")
+# How training spreads over devices (tf_crnn/model/distribute.py, docs/training.md).
+DISTRIBUTE_MODES = ("none", "mirrored", "parameter_server", "multi_worker_mirrored")
 BACKBONES = ("vgg", "mobilenet_v3")  # tf_crnn/model/backbones.py
 # Every backbone emits one frame per FRAME_WIDTH pixels of the resized image's width: the
 # sequence lengths of CTC, the decoders' x ranges and the converter's fit check rest on it.
@@ -151,6 +153,11 @@ class Config:
     intra_op_threads: int = 0
     inter_op_threads: int = 0
     gpu: str = ""
+    # `mirrored`: synchronous training on several devices of this machine (all visible GPUs,
+    # or `devices`); `parameter_server`: asynchronous across the processes TF_CONFIG names.
+    # `batch_size` is the global batch in every mode (tf_crnn/model/distribute.py).
+    distribute: str = "none"
+    devices: List[str] = field(default_factory=list)
     seed: int = 0
     # Same data order and same arithmetic on every run of one machine (bit-exact without
     # augmentation, whose random draws still vary): slower, for debugging and for tests
@@ -337,6 +344,16 @@ def validate(config: Config) -> Config:
     choice("precision", PRECISIONS)
     choice("export_precision", EXPORT_PRECISIONS)
     choice("backbone", BACKBONES)
+    choice("distribute", DISTRIBUTE_MODES)
+    if config.distribute == "multi_worker_mirrored":
+        raise ConfigError(
+            "field 'distribute': 'multi_worker_mirrored' does not train through the Estimator here: its "
+            "collective ops must be set up before TensorFlow starts, its chief only trains (evaluations and "
+            "exports would need an evaluator task) and one lost machine stops every step; use 'mirrored' for "
+            "the GPUs of one machine, 'parameter_server' (TF_CONFIG) across machines (docs/training.md)")
+    if config.devices and config.distribute != "mirrored":
+        raise ConfigError(f"field 'devices' is for distribute 'mirrored' (it is {config.distribute!r}); "
+                          "`gpu` picks the GPUs of a single-device run")
     if not 0.1 <= config.width_multiplier <= 4.0:
         raise ConfigError(f"field 'width_multiplier' must be in [0.1, 4], got {config.width_multiplier}")
     for name in ("image_height", "max_image_width", "min_image_width", "batch_size", "train_steps",
@@ -415,7 +432,7 @@ def load_config(path: str, overrides: Optional[dict] = None) -> Config:
         given = set(data) | {key for key, value in (overrides or {}).items() if value is not None}
         _inherit_architecture(config, given, base_dir)
     validate(config)
-    config.precision = resolve_precision(config.precision)
+    config.precision = resolve_precision(config.precision, config.gpu)
     if not config.alphabet:
         config.alphabet = list(Alphabet.from_file(config.alphabet_file).units)
     return config

@@ -50,10 +50,44 @@ def cpu_has_bfloat16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(precision: str) -> str:
-    """`auto` -> mixed_bfloat16 where the CPU computes bfloat16 natively, else float32."""
+# NVIDIA GPUs from compute capability 7.0 (Volta) on multiply float16 in tensor cores.
+FLOAT16_TENSOR_CORES = (7, 0)
+
+
+def gpu_compute_capabilities(gpu: str = "") -> list:
+    """(major, minor) of each GPU training would see; [] without an NVIDIA device.
+
+    TensorFlow is only imported where the machine has an NVIDIA device node, so a
+    CPU-only machine resolves `auto` without loading it. `gpu` is the config's field
+    (CUDA_VISIBLE_DEVICES for the run; "-1": none).
+    """
+    import glob
+
+    if gpu.strip() == "-1" or os.environ.get("CUDA_VISIBLE_DEVICES", "").strip() == "-1":
+        return []
+    if not glob.glob("/dev/nvidia[0-9]*"):
+        return []
+    import tensorflow as tf
+
+    capabilities = []
+    for device in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(device).get("compute_capability")
+        if capability:
+            capabilities.append(tuple(capability))
+    return capabilities
+
+
+def resolve_precision(precision: str, gpu: str = "", capabilities=None) -> str:
+    """`auto` -> mixed_float16 (with loss scaling) where every GPU training sees has float16
+    tensor cores; on a CPU, mixed_bfloat16 where it computes bfloat16 natively; else float32.
+    `capabilities` stands in for the GPUs' (tests)."""
     if precision != "auto":
         return precision
+    capabilities = gpu_compute_capabilities(gpu) if capabilities is None else capabilities
+    if capabilities and all(tuple(c) >= FLOAT16_TENSOR_CORES for c in capabilities):
+        return "mixed_float16"
+    if capabilities:
+        return "float32"  # older GPUs: float16 without tensor cores is no faster
     return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
 
 

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sys
+import warnings
 
 from absl import app, flags
 
@@ -24,6 +25,7 @@ from tf_crnn.config import (best_metric, check_same_architecture, eval_sources, 
                              train_sources, with_label_handling, write_resolved)
 from tf_crnn.errors import ConfigError, DataError, exit_on_user_error
 from tf_crnn.kernels import describe_kernels, use_onednn_for_training
+from tf_crnn.model.distribute import make_strategy, split_cpu_for_named_devices
 from tf_crnn.model_files import refuse_pattern_characters
 
 FLAGS = flags.FLAGS
@@ -187,7 +189,20 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
     from tf_crnn.model_files import write_metadata
 
     refuse_non_model_dir(config.model_dir)
+    # Unless --verbosity is given (0 or more: INFO; "debug"), TensorFlow's log is kept to
+    # errors, so the progress and evaluation lines are what a person reads. (absl's app sets
+    # the flag's value to 0 itself, hence `present`.)
+    debug = FLAGS.is_parsed() and FLAGS["verbosity"].present and FLAGS.verbosity >= 0
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO if debug else tf.compat.v1.logging.ERROR)
+    # The Estimator feeds a strategy's replicas from a graph-mode dataset, which warns that
+    # its options are read the legacy way: true, and nothing a user can act on.
+    warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data options")
+    strategy = make_strategy(config)  # the `distribute` fields checked before anything is written
     print(describe_kernels(), flush=True)
+    if strategy is not None:
+        print(f"distribute: mirrored over {strategy.num_replicas_in_sync} devices "
+              f"({', '.join(strategy.extended.worker_devices)}), {config.batch_size // strategy.num_replicas_in_sync} "
+              f"of each batch of {config.batch_size} on each", flush=True)
     train_data = expanded_sources(config, "train")
     eval_data = expanded_sources(config, "eval")
     check_same_architecture(config, config.model_dir)
@@ -202,17 +217,12 @@ def train_and_evaluate(config, stop_at: datetime.datetime = None):
     config = dataclasses.replace(config, seed=config.seed + (cluster.global_id_in_cluster or 0))
     exports_here = not cluster.cluster_spec or cluster.task_type == "master"  # also true for an evaluator
 
-    # Unless --verbosity is given (0 or more: INFO; "debug"), TensorFlow's log is kept to
-    # errors, so the progress and evaluation lines are what a person reads. (absl's app sets
-    # the flag's value to 0 itself, hence `present`.)
-    debug = FLAGS.is_parsed() and FLAGS["verbosity"].present and FLAGS.verbosity >= 0
-    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO if debug else tf.compat.v1.logging.ERROR)
     # The graph seed alone leaves Keras initializers to Python's own random module:
     # seeding all three makes a seed mean one starting point.
     tf.keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    estimator = make_estimator(config, warm_start=warm_start)
+    estimator = make_estimator(config, warm_start=warm_start, strategy=strategy)
     receiver = serving_input_receiver_fn(config)
     assets = write_metadata(config, os.path.join(config.model_dir, "export_metadata")) if exports_here else None
     latest = LatestExporter("latest", receiver, assets_extra=assets, exports_to_keep=config.keep_checkpoint_max)
@@ -249,6 +259,7 @@ def run(argv):
     stop_at = parse_stop_at(FLAGS.stop_at) if FLAGS.stop_at else None
     if config.gpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = config.gpu
+    split_cpu_for_named_devices(config)  # before TensorFlow's runtime starts
     result = train_and_evaluate(config, stop_at)
     metrics = result[0] if result else None
     if metrics:

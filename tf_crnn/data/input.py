@@ -126,9 +126,14 @@ def make_input_fn(config, files, training: bool, batch_size: int = None):
     """An Estimator input_fn over `files`, or over several sources given as (DataSource,
     files) pairs (make_mixed_dataset)."""
 
-    def input_fn(params=None):
+    def input_fn(params=None, input_context=None):
+        # Under a `mirrored` strategy the Estimator passes an input_context and hands each
+        # element of the dataset to one replica: batch_size, the global batch, is split.
+        size = batch_size or config.batch_size
+        if input_context is not None:
+            size = input_context.get_per_replica_batch_size(size)
         if files and not isinstance(files[0], str):
-            return make_mixed_dataset(config, files, training, batch_size)
-        return make_dataset(config, files, training, batch_size)
+            return make_mixed_dataset(config, files, training, size)
+        return make_dataset(config, files, training, size)
 
     return input_fn

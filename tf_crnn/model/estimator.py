@@ -1,10 +1,12 @@
 """The Estimator that trains, evaluates and exports a config's CRNN: its RunConfig (threads,
-checkpoints, TF_CONFIG clusters) around tf_crnn/model/model_fn.py."""
+checkpoints, TF_CONFIG clusters, the `distribute` strategy) around tf_crnn/model/model_fn.py."""
 
 import os
 
 
-def run_config(config):
+def run_config(config, strategy=None):
+    """`strategy`: the training strategy (tf_crnn/model/distribute.py make_strategy), made
+    once by the caller, which checks the `distribute` fields before anything is written."""
     import tensorflow as tf
 
     session_config = tf.compat.v1.ConfigProto(
@@ -27,17 +29,19 @@ def run_config(config):
         log_step_count_steps=config.log_step_count_steps,
         save_summary_steps=config.log_step_count_steps,
         session_config=session_config,
+        # Training only: evaluation and exports run on one device, as in a single-device run.
+        train_distribute=strategy,
     )
 
 
-def make_estimator(config, run_config_=None, warm_start=None):
+def make_estimator(config, run_config_=None, warm_start=None, strategy=None):
     """The Estimator of `config`; `warm_start` (a tf_crnn.model.warm_start.Plan) loads its weights
-    into a model dir that has no checkpoint yet."""
+    into a model dir that has no checkpoint yet; `strategy` trains on several devices."""
     import tensorflow as tf
 
     from tf_crnn.model.model_fn import model_fn
 
-    run_config_ = run_config_ or run_config(config)
+    run_config_ = run_config_ or run_config(config, strategy)
     eval_dir = os.path.join(config.model_dir, "eval")
     return tf.estimator.Estimator(model_fn=model_fn, config=run_config_,
                                   params={"config": config, "eval_dir": eval_dir, "warm_start": warm_start})

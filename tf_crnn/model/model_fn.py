@@ -7,6 +7,7 @@ import tensorflow as tf
 from tf_crnn.alphabet import for_config
 from tf_crnn.decoding import ctc
 from tf_crnn.model import metrics
+from tf_crnn.model.distribute import replicas_in_sync
 from tf_crnn.model.network import build_network, sequence_lengths
 from tf_crnn.model.warm_start import WarmStartInit
 
@@ -37,6 +38,39 @@ def make_optimizer(config, rate):
     if config.optimizer == "sgd":
         return tf.compat.v1.train.MomentumOptimizer(rate, config.momentum)
     return tf.compat.v1.train.AdamOptimizer(rate)
+
+
+def replica_gradients(loss, variables, replicas: int, loss_scale=None):
+    """Gradients of this replica's share of the global batch's mean loss.
+
+    Each of `replicas` replicas has the mean loss of its own batch_size / replicas
+    examples, and the optimizer sums the replicas' gradients: dividing by `replicas` makes
+    that sum the gradient of the global batch's mean loss, one device's step. Under
+    mixed_float16 the loss is multiplied by the current `loss_scale` before
+    differentiation, so small gradients do not flush to zero in float16, and the
+    gradients are divided by it again (the optimizer skips a step whose gradients
+    overflowed and lowers the scale).
+    """
+    share = loss / replicas
+    if loss_scale is None:
+        return tf.gradients(share, variables)
+    scale = tf.cast(loss_scale(), share.dtype)
+    return [None if g is None else g / scale for g in tf.gradients(share * scale, variables)]
+
+
+def clipped_like_one_device(gradients, clip_norm: float, replicas: int):
+    """`gradients` clipped to `clip_norm` by the global norm of the whole batch's gradient.
+
+    With several replicas that norm is the norm of the replicas' sum, so the shares are
+    summed here (one all-reduce), clipped, and divided again for the optimizer's own sum:
+    clipping then acts as on one device. Returns (gradients, norm).
+    """
+    if replicas == 1:
+        return tf.clip_by_global_norm(gradients, clip_norm)
+    total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM,
+                                                           [tf.stop_gradient(g) for g in gradients])
+    clipped, norm = tf.clip_by_global_norm(total, clip_norm)
+    return [g / replicas for g in clipped], norm
 
 
 def ctc_loss(time_major_logits, frame_lengths, label_ids, label_lengths):
@@ -257,10 +291,15 @@ def model_fn(features, labels, mode, params, config=None):
         rate = learning_rate(settings, global_step)
         tf.compat.v1.summary.scalar("learning_rate", rate)
         optimizer = make_optimizer(settings, rate)
+        loss_scale = None
+        if settings.precision == "mixed_float16":
+            loss_scale = tf.compat.v1.mixed_precision.DynamicLossScale()
+            optimizer = tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(optimizer, loss_scale)
+        replicas = replicas_in_sync()
         variables = network.trained_variables()
-        gradients = tf.gradients(loss, variables)
+        gradients = replica_gradients(loss, variables, replicas, loss_scale)
         if settings.gradient_clip_norm > 0:
-            gradients, norm = tf.clip_by_global_norm(gradients, settings.gradient_clip_norm)
+            gradients, norm = clipped_like_one_device(gradients, settings.gradient_clip_norm, replicas)
             tf.compat.v1.summary.scalar("gradient_norm", norm)
         # Batch-norm moving averages are update ops of the network, not of the loss.
         with tf.control_dependencies(network.updates):
@@ -272,13 +311,25 @@ def model_fn(features, labels, mode, params, config=None):
             for index, source in enumerate(settings.train_sources):
                 share = tf.reduce_mean(tf.cast(tf.equal(features["source"], index), tf.float32))
                 tf.compat.v1.summary.scalar(f"source_share/{source.name}", share)
-        hook = ProgressHook({"images": tf.shape(images)[0], "loss": loss, "rate": rate, "too_long": too_long},
-                            settings.log_step_count_steps, settings.train_steps, global_step)
+        shown = {"images": tf.shape(images)[0], "loss": loss / replicas, "too_long": too_long}
+        if replicas > 1:
+            # The progress line counts every replica's images and shows the global batch's loss
+            # (the hooks are replica 0's): one all-reduce of three numbers a step.
+            totals = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, tf.stop_gradient(tf.stack([tf.cast(v, tf.float32) for v in shown.values()])))
+            shown = dict(zip(shown, tf.unstack(totals)))
+        hook = ProgressHook(dict(shown, rate=rate), settings.log_step_count_steps, settings.train_steps, global_step)
         scaffold = None
         if params.get("warm_start") is not None:
             # Runs only when the session starts without a checkpoint to restore.
-            scaffold = tf.compat.v1.train.Scaffold(init_fn=WarmStartInit(params["warm_start"], network))
-        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op, training_hooks=[hook],
+            # Its assignments are built once, across replicas (mirrored variables take an
+            # assignment there only); outside a strategy merge_call just calls.
+            init = tf.distribute.get_replica_context().merge_call(
+                lambda _: WarmStartInit(params["warm_start"], network))
+            scaffold = tf.compat.v1.train.Scaffold(init_fn=init)
+        # The Estimator sums the replicas' losses to report (and to check for NaN): the
+        # shares sum to the global batch's mean loss.
+        return tf.estimator.EstimatorSpec(mode, loss=loss / replicas, train_op=train_op, training_hooks=[hook],
                                           scaffold=scaffold)
 
     if settings.decoder == "beam":
