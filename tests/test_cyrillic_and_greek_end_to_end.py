@@ -10,7 +10,10 @@ import pytest
 from conftest import run_module, tiny_model_fields, write_config
 
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core
-WORDS = ["мир", "дом", "лес", "кот", "φως", "νερό", "γη", "ζωή"]
+# Two words of each script, 11 letters to learn: at 600 steps the tiny model read 89% of the
+# 64 validation images on both kernel paths (TF_ENABLE_ONEDNN_OPTS=0 and =1); eight words
+# needed 1,600 steps for a like margin, the suite's longest test.
+WORDS = ["мир", "дом", "φως", "γη"]
 
 
 @pytest.mark.skipif(not os.path.isfile(DEJAVU), reason="needs fonts-dejavu-core")
@@ -31,14 +34,14 @@ def test_cyrillic_and_greek_words_are_rendered_learned_and_read(trained_tiny, tm
                "cgval", "--alphabet_file", alphabet, "--workers", 1, check=True)
 
     fields = tiny_model_fields(root, model_dir=str(tmp_path / "model"), init_from=str(root / "model"),
-                               alphabet_file=str(alphabet), train_steps=1600, save_checkpoints_steps=1600,
-                               learning_rate_schedule="cosine", decay_steps=1600, decay_rate=0.05,
+                               alphabet_file=str(alphabet), train_steps=600, save_checkpoints_steps=600,
+                               learning_rate_schedule="cosine", decay_steps=600, decay_rate=0.05,
                                train_files=[str(tmp_path / "shards" / "cg-train-*.tfrecord")],
                                eval_files=[str(tmp_path / "converted" / "cgval-*.tfrecord")])
     result = run_module("tf_crnn.train", write_config(tmp_path / "params.json", **fields), check=True, timeout=900)
     assert "0 units carried over" in result.stdout, result.stdout  # no Latin unit is Cyrillic or Greek
     # Quiet progress: a line per interval and per evaluation, no TensorFlow INFO wall.
-    assert "step 400/1,600  loss " in result.stdout and "evaluation at step 1,600: word accuracy" in result.stdout
+    assert "step 300/600  loss " in result.stdout and "evaluation at step 600: word accuracy" in result.stdout
     assert "INFO" not in result.stderr and "Using config" not in result.stderr, result.stderr[-2000:]
 
     export = run_module("tf_crnn.export", tmp_path / "model", "--output_dir", tmp_path / "export", check=True)
