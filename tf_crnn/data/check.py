@@ -11,8 +11,9 @@ train_sources and eval_sources with its own label handling) is checked:
 - a sample of records (at most `DECODE_SAMPLE`, spread over the shards) goes through the
   training parser: when none of them decodes, the run stops naming the first images.
 
-The label count is cached in the model dir, keyed by the shards' names, sizes and times
-and by the alphabet, so a resumed run does not scan 9 million labels again.
+The label count is kept in the cache folder (tf_crnn/cache.py), keyed by the shards' names,
+sizes and times and by the alphabet, so neither a resumed run nor a new run on the same
+shards scans 9 million labels again.
 """
 
 import hashlib
@@ -22,9 +23,11 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import List
 
+from tf_crnn.cache import cache_folder
 from tf_crnn.errors import DataError
 
-_CACHE = "data_check.json"
+_CACHE = "label-counts.json"
+_CACHE_ENTRIES = 64  # sets of shards remembered (a run has a few; older entries are dropped)
 _SHOWN = 5
 DECODE_SAMPLE = 256
 
@@ -86,24 +89,41 @@ def count_labels(config, files, limit: int = _SHOWN) -> LabelCount:
     return count
 
 
-def cached_label_count(config, files) -> LabelCount:
-    """`count_labels`, read from the model dir's cache when the shards and alphabet are unchanged."""
-    cache = os.path.join(config.model_dir, _CACHE)
-    fingerprint = _fingerprint(config, files)
-    cached = {}
-    if os.path.isfile(cache):
-        with open(cache, encoding="utf-8") as handle:
+def _read_cache(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
             cached = json.load(handle)
-    if fingerprint in cached:
-        return LabelCount(**cached[fingerprint])
+        return cached if isinstance(cached, dict) else {}
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: counted again and rewritten
+
+
+def cached_label_count(config, files) -> LabelCount:
+    """`count_labels`, read from the cache folder when the shards and alphabet are unchanged."""
+    folder = cache_folder()
+    if folder is None:
+        return count_labels(config, files)
+    cache = os.path.join(folder, _CACHE)
+    fingerprint = _fingerprint(config, files)
+    cached = _read_cache(cache)
+    if isinstance(cached.get(fingerprint), dict):
+        try:
+            return LabelCount(**cached[fingerprint])
+        except TypeError:
+            pass  # written by another version: counted again
     count = count_labels(config, files)
-    cached = {key: value for key, value in cached.items() if key != fingerprint}
+    cached = _read_cache(cache)  # another run may have added its sets meanwhile
+    cached.pop(fingerprint, None)
     cached[fingerprint] = asdict(count)
-    cached = dict(list(cached.items())[-8:])  # the sets of a run (a few sources each), and those before them
-    os.makedirs(config.model_dir, exist_ok=True)
-    with open(cache + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(cached, handle, ensure_ascii=False)
-    os.replace(cache + ".tmp", cache)
+    cached = dict(list(cached.items())[-_CACHE_ENTRIES:])
+    try:
+        os.makedirs(folder, exist_ok=True)
+        staged = f"{cache}.{os.getpid()}.tmp"  # runs at the same time each stage their own
+        with open(staged, "w", encoding="utf-8") as handle:
+            json.dump(cached, handle, ensure_ascii=False)
+        os.replace(staged, cache)
+    except OSError:
+        pass  # a read-only cache folder only costs the next run a count
     return count
 
 
@@ -154,9 +174,17 @@ def check_images_decode(config, what: str, files: List[str], sample: int = DECOD
     from tf_crnn.data import schema
     from tf_crnn.data.input import example_parser
 
-    parse = tf.function(example_parser(config, training=False))  # traced once, not per record
     shards = files[::max(1, len(files) // 32)][:32]
     per_shard = max(1, sample // len(shards))
+    # The usual case, every image decodes, in one pass of tf.data; only when some fail are
+    # the records run one at a time below, to name them.
+    sampled = tf.data.Dataset.from_tensor_slices(shards).flat_map(
+        lambda path: tf.data.TFRecordDataset(path).take(per_shard))
+    counted = sampled.reduce(0, lambda count, _: count + 1)
+    decoded = sampled.map(example_parser(config, training=False)).ignore_errors().reduce(0, lambda n, _: n + 1)
+    if int(decoded) == int(counted):
+        return
+    parse = tf.function(example_parser(config, training=False))  # traced once, not per record
     tried, failures = 0, []
     for path in shards:
         for record in tf.data.TFRecordDataset(path).take(per_shard):
