@@ -4,13 +4,13 @@ learns, evaluates, exports and resumes, and bad settings get one line each."""
 
 import glob
 import json
+import re
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import (TINY_STEPS, assert_clean_error, run_module, tiny_model_fields, training_images,
-                      write_config)
+from conftest import TINY_STEPS, assert_clean_error, run_module, tiny_model_fields, write_config
 
 TWO_CPUS = {"distribute": "mirrored", "devices": ["/cpu:0", "/cpu:1"]}
 
@@ -26,8 +26,10 @@ def test_one_mirrored_step_is_the_step_of_one_device_on_the_same_global_batch(tr
     weights move alike. Were each replica's loss not divided by the replica count, the
     summed gradient would be twice the batch's and every change twice as large.
 
-    The conv stack is frozen (its batch norms in inference mode), as each replica
-    normalises with the statistics of its own examples (docs/training.md)."""
+    The conv stack is frozen (`freeze`; its batch norms in inference mode), as each replica
+    normalises with the statistics of its own examples (docs/training.md). So the test also
+    shows what `freeze` keeps: every conv and batch-norm variable, the moving statistics
+    too, while every LSTM and output variable moves."""
     root, _ = trained_tiny
     start = _weights(root / "model")
     changes = {}
@@ -40,8 +42,9 @@ def test_one_mirrored_step_is_the_step_of_one_device_on_the_same_global_batch(tr
         changes[name] = {key: value - start[key] for key, value in _weights(tmp_path / name).items()}
     one, mirrored = changes["one_device"], changes["mirrored"]
     trained = [key for key in one if np.abs(one[key]).max() > 0]
-    assert any(key.startswith("crnn/logits") for key in trained) and len(trained) >= 6, trained
-    assert not any(key.startswith(("crnn/conv", "crnn/bn")) for key in trained)
+    frozen = [key for key in one if key.startswith(("crnn/conv", "crnn/bn"))]
+    assert any("moving_" in key for key in frozen) and not set(frozen) & set(trained), trained
+    assert set(trained) == {key for key in one if key.startswith(("crnn/blstm", "crnn/logits", "crnn/projection"))}
     for key in trained:
         scale = np.abs(one[key]).max()
         assert np.abs(mirrored[key] - one[key]).max() <= 1e-3 * scale, (key, scale)
@@ -53,13 +56,9 @@ def test_a_tiny_model_trained_mirrored_reads_evaluates_exports_and_resumes(tiny_
                                decay_steps=TINY_STEPS, decay_rate=0.05, **TWO_CPUS)
     result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields), check=True, timeout=900)
     assert "distribute: mirrored over 2 devices" in result.stdout and "8 of each batch of 16" in result.stdout
-    assert f"evaluation at step {TINY_STEPS}: word accuracy" in result.stdout, result.stdout
-    export = max(glob.glob(str(tmp_path / "model" / "export" / "latest" / "*")))
-    samples = training_images(tiny_shards)
-    rows = json.loads(run_module("tf_crnn.predict", export, *[path for path, _ in samples], "--json",
-                                 check=True).stdout)
-    truth = dict(samples)
-    assert sum(row["text"] == truth[row["path"]] for row in rows) / len(rows) >= 0.9, rows[:10]
+    accuracy = re.search(rf"evaluation at step {TINY_STEPS}: word accuracy ([0-9.]+)%", result.stdout)
+    assert accuracy and float(accuracy[1]) >= 90, result.stdout  # the held-out renders
+    assert glob.glob(str(tmp_path / "model" / "export" / "latest" / "*" / "saved_model.pb"))
     # The same command with more steps resumes the mirrored run from its checkpoint.
     fields["train_steps"] = TINY_STEPS + 10
     result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields), check=True)
