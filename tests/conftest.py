@@ -52,8 +52,8 @@ TINY_WORDS = ["cat", "dog", "sun", "tree", "42", "bird", "fish", "moon", "7up", 
 # first: the long single-test files then came last.) The order is that of the files' times
 # in a full run (docs/BENCHMARKS.md, "The test suite's time").
 LONGEST_FILES = ["test_warm_start.py", "test_distribute.py", "test_cyrillic_and_greek_end_to_end.py",
-                 "test_mobilenet_end_to_end.py", "test_determinism.py", "test_multiworker.py", "test_fine_tune_walkthrough.py", "test_stn.py",
-                 "test_sources.py", "test_kernel_paths.py",
+                 "test_mobilenet_end_to_end.py", "test_determinism.py", "test_multiworker.py",
+                 "test_fine_tune_walkthrough.py", "test_stn.py", "test_sources.py", "test_kernel_paths.py",
                  "test_benchmarks.py", "test_bad_input.py", "test_recipe.py", "test_resume.py", "test_evaluate.py",
                  "test_tflite.py", "test_end_to_end.py", "test_export_precision.py", "test_onnx.py",
                  "test_convert_formats.py", "test_synth.py", "test_readme.py", "test_bench_vs_rapidocr.py"]

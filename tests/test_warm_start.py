@@ -1,4 +1,5 @@
-"""Warm start (`init_from`) and `freeze`: a new model dir begins from a trained model's weights."""
+"""Warm start (`init_from`): a new model dir begins from a trained model's weights. (What
+`freeze` keeps is checked by test_distribute.py's one-step test, which freezes the conv stack.)"""
 
 import json
 import os
@@ -136,7 +137,8 @@ def test_export_refuses_a_checkpoint_of_another_network_naming_its_first_variabl
     root, _ = trained_tiny
     wider = tiny_model_fields(root, model_dir=str(tmp_path / "wider"), conv_channels=[16, 32, 48, 48, 64, 64, 96])
     checkpoint = _checkpoint_of_network(wider, tmp_path / "wider")
-    result = run_module("tf_crnn.export", root / "model", "--checkpoint", checkpoint, "--output_dir", tmp_path / "export")
+    result = run_module("tf_crnn.export", root / "model", "--checkpoint", checkpoint,
+                        "--output_dir", tmp_path / "export")
     assert_clean_error(result, "model.ckpt-1: crnn/conv7",
                        "has shape [2, 2, 64, 96], the network wants [2, 2, 64, 64]")
     assert not os.path.exists(tmp_path / "export")
