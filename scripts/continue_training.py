@@ -1,6 +1,6 @@
-"""The shipped word recognizer trained further, on rendered words and real crops, one sitting at a time.
+"""A shipped word recognizer trained further, on rendered words and real crops, one sitting at a time.
 
-    python scripts/continue_training.py --run_dir ../crnn_words_run [--stop_at 02:30] [--ship]
+    python scripts/continue_training.py --run_dir ../crnn_words_run [--model crnn_words_cased] [--stop_at 02:30] [--ship]
 
 Issue 33: `crnn_words` goes on from its own weights (a warm restart) on a mix of rendered
 words and the real training crops of ../shared/real_train (IIIT5K, SVT and ICDAR 2015
@@ -23,6 +23,11 @@ is there, so the same command resumes a run dir another sitting left:
    it in place of tf_crnn/pretrained/crnn_words/1, only if it reads more of the validation
    crops than the shipped model.
 
+`--model crnn_words_cased` does the same for the case-sensitive model: mixed-case words in
+printable ASCII, the real labels as written (scripts/continue_params_cased.json), and
+exact, case-sensitive accuracy deciding the ship (`labels_cs_jyouhou.tsv` among the
+benchmarks).
+
 Nothing here is tuned on the benchmarks; they are read once, at the end.
 """
 
@@ -31,6 +36,8 @@ import glob
 import json
 import os
 import sys
+from dataclasses import dataclass
+from typing import Tuple
 
 from quickstart import run, step  # the scripts folder is sys.path[0]
 
@@ -38,21 +45,43 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
-from tf_crnn.model_files import SHIPPED_MODEL, install_export, resolve_saved_model  # noqa: E402
+from tf_crnn.model_files import install_export, resolve_saved_model  # noqa: E402
 
-TEMPLATE = os.path.join(REPO, "scripts", "continue_params.json")
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
-BENCHMARK_SETS = ("IIIT5K/labels.tsv", "SVT/labels.tsv", "IC13/labels.tsv")
-MAX_WORD_LENGTH = 18  # as the recipe's rendered words
+USUAL_SETS = ("IIIT5K/labels.tsv", "SVT/labels.tsv", "IC13/labels.tsv")
 
 
-def render(run_dir, count, seed):
-    if glob.glob(os.path.join(run_dir, "rendered", "words-val-*.tfrecord")):
+@dataclass(frozen=True)
+class Plan:
+    """What continuing one shipped model takes: its config template, the renderer's
+    prefix and options, the measure that picks and ships, and the benchmark sets."""
+
+    template: str
+    render_prefix: str
+    render_options: Tuple[str, ...]
+    measure: str  # a field of tf_crnn.evaluate's results
+    benchmark_sets: Tuple[str, ...]
+
+
+PLANS = {
+    # Lower-case words of up to 18 characters, as the recipe rendered.
+    "crnn_words": Plan("continue_params.json", "words", ("--case", "lower", "--max_length", "18"),
+                       "alnum_word_accuracy", USUAL_SETS),
+    # Mixed case in printable ASCII, up to 24 characters, as scripts/train_cased.py rendered.
+    "crnn_words_cased": Plan("continue_params_cased.json", "cased_words",
+                             ("--case", "mixed", "--charset", os.path.join(REPO, "data", "alphabets", "printable.txt"),
+                              "--max_length", "24"),
+                             "word_accuracy", ("IIIT5K/labels_cs_jyouhou.tsv", "SVT/labels_cs_jyouhou.tsv") + USUAL_SETS),
+}
+
+
+def render(plan, run_dir, count, seed):
+    if glob.glob(os.path.join(run_dir, "rendered", f"{plan.render_prefix}-val-*.tfrecord")):
         print("rendered words: there already")
         return
     run([sys.executable, "-m", "tf_crnn.synth.generate", "--output_dir", os.path.join(run_dir, "rendered"),
-         "--prefix", "words", "--count", str(count), "--val_count", "2000", "--seed", str(seed), "--case", "lower",
-         "--max_length", str(MAX_WORD_LENGTH)])
+         "--prefix", plan.render_prefix, "--count", str(count), "--val_count", "2000", "--seed", str(seed),
+         *plan.render_options])
 
 
 def convert_real(run_dir, real_train):
@@ -64,9 +93,9 @@ def convert_real(run_dir, real_train):
              os.path.join(run_dir, "real"), "--prefix", prefix, "--val_ratio", "0", "--examples_per_shard", "1000"])
 
 
-def write_params(run_dir, steps, until_step=None):
+def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"]):
     """The template with the run's length: the schedule spans `steps`; this sitting ends at `until_step`."""
-    with open(TEMPLATE, encoding="utf-8") as handle:
+    with open(os.path.join(REPO, "scripts", plan.template), encoding="utf-8") as handle:
         params = json.load(handle)
     params.update(train_steps=min(until_step or steps, steps), decay_steps=steps)
     path = os.path.join(run_dir, "params.json")
@@ -76,12 +105,12 @@ def write_params(run_dir, steps, until_step=None):
     return path
 
 
-def validation_accuracy(export, val_tsv, output_dir):
-    """Alphanumeric case-insensitive word accuracy of `export` on the real validation crops."""
+def validation_accuracy(plan, export, val_tsv, output_dir):
+    """The plan's word accuracy of `export` on the real validation crops."""
     run([sys.executable, "-m", "tf_crnn.evaluate", export, val_tsv, "--decoders", "greedy",
          "--output_dir", output_dir])
     with open(os.path.join(output_dir, "evaluation.json"), encoding="utf-8") as handle:
-        return json.load(handle)["results"][0]["alnum_word_accuracy"]
+        return json.load(handle)["results"][0][plan.measure]
 
 
 @exit_on_user_error
@@ -89,6 +118,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run_dir", required=True, help="where the data, the model dir and the results go "
                                                          "(outside the work tree; kept between sittings)")
+    parser.add_argument("--model", choices=sorted(PLANS), default="crnn_words", help="the shipped model to continue")
     parser.add_argument("--real_train", default=os.path.join(SHARED, "real_train"),
                         help="folder with the real crops' train.tsv and val.tsv")
     parser.add_argument("--benchmarks", default=os.path.join(SHARED, "benchmarks"))
@@ -103,29 +133,33 @@ def main(argv=None):
                                                             "validation crops than the shipped model")
     args = parser.parse_args(argv)
     run_dir = os.path.abspath(args.run_dir)
+    plan = PLANS[args.model]
+    shipped = os.path.join(REPO, "tf_crnn", "pretrained", args.model)
     os.makedirs(run_dir, exist_ok=True)
 
     step("1/5 rendered words")
-    render(run_dir, args.rendered, args.seed)
+    render(plan, run_dir, args.rendered, args.seed)
     step("2/5 real crops")
     convert_real(run_dir, args.real_train)
     step("3/5 train")
-    params = write_params(run_dir, args.steps, args.until_step)
+    params = write_params(run_dir, args.steps, args.until_step, plan)
     run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
 
     step("4/5 evaluate")
     best = resolve_saved_model(os.path.join(run_dir, "model", "export", "best"))
     val_tsv = os.path.join(args.real_train, "val.tsv")
     results = {"best_export": best,
-               "val_best": validation_accuracy(best, val_tsv, os.path.join(run_dir, "eval_val_best")),
-               "val_shipped": validation_accuracy(resolve_saved_model(SHIPPED_MODEL), val_tsv,
+               "measure": plan.measure,
+               "val_best": validation_accuracy(plan, best, val_tsv, os.path.join(run_dir, "eval_val_best")),
+               "val_shipped": validation_accuracy(plan, resolve_saved_model(shipped), val_tsv,
                                                   os.path.join(run_dir, "eval_val_shipped"))}
-    sets = [os.path.join(args.benchmarks, name) for name in BENCHMARK_SETS]
+    sets = [os.path.join(args.benchmarks, name) for name in plan.benchmark_sets]
     if all(os.path.isfile(path) for path in sets):
         run([sys.executable, "-m", "tf_crnn.evaluate", best, *sets, "--decoders", "greedy",
              "--output_dir", os.path.join(run_dir, "eval_benchmarks")])
         with open(os.path.join(run_dir, "eval_benchmarks", "evaluation.json"), encoding="utf-8") as handle:
-            results["benchmarks"] = {r["name"]: r["alnum_word_accuracy"] for r in json.load(handle)["results"]}
+            results["benchmarks"] = {r["name"]: {"exact": r["word_accuracy"], "alnum": r["alnum_word_accuracy"]}
+                                     for r in json.load(handle)["results"]}
     print(json.dumps(results, indent=2))
 
     if args.ship:
@@ -138,7 +172,7 @@ def main(argv=None):
             out = os.path.join(run_dir, "ship")
             run([sys.executable, os.path.join(REPO, "scripts", "reexport_shipped_model.py"), "--source", best,
                  "--output_dir", out, "--top_paths", "0"])
-            target = install_export(resolve_saved_model(out), os.path.join(SHIPPED_MODEL, "1"))
+            target = install_export(resolve_saved_model(out), os.path.join(shipped, "1"))
             print(f"shipped: {os.path.relpath(target, REPO)} ({results['val_best']:.1%} of the validation crops "
                   f"against {results['val_shipped']:.1%})")
     with open(os.path.join(run_dir, "results.json"), "w", encoding="utf-8") as handle:

@@ -149,3 +149,17 @@ def test_continued_training_mixes_real_crops_and_picks_checkpoints_on_them(tmp_p
     assert config.train_steps == config.decay_steps == 1234
     assert config.model_dir == str(tmp_path / "model")
     assert all(path.startswith(str(tmp_path)) for source in config.train_sources for path in source.files)
+
+
+def test_continued_training_of_the_cased_model_keeps_the_labels_as_written(tmp_path):
+    """`--model crnn_words_cased`: the case-sensitive model goes on from its own weights with
+    its printable alphabet, mixed-case rendered words and the real labels as written."""
+    import continue_training
+
+    plan = continue_training.PLANS["crnn_words_cased"]
+    config = load_config(continue_training.write_params(str(tmp_path), 800, plan=plan))
+    assert config.init_from == "crnn_words_cased" and not config.lowercase_labels
+    assert "A" in config.alphabet and "!" in config.alphabet
+    rendered = config.train_sources[0].files[0]
+    assert os.path.basename(rendered).startswith(f"{plan.render_prefix}-train-")
+    assert plan.measure == "word_accuracy" and "IIIT5K/labels_cs_jyouhou.tsv" in plan.benchmark_sets
