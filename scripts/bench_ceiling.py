@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from bench_common import write_result  # the scripts folder is sys.path[0]
+from common import write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)

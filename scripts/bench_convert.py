@@ -32,7 +32,7 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from bench_common import write_result  # the scripts folder is sys.path[0]
+from common import write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DISTINCT_CROPS = 300

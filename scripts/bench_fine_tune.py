@@ -26,8 +26,8 @@ import subprocess
 import sys
 import time
 
-from bench_common import cpu_features, cpu_name, describe_cpu, write_result  # the scripts folder is sys.path[0]
-from timed_training import REPO, train_for_minutes
+from common import cpu_features, cpu_name, describe_cpu, write_result  # the scripts folder is sys.path[0]
+from common import REPO, train_for_minutes
 
 sys.path.insert(0, REPO)
 

@@ -13,11 +13,10 @@ import sys
 import tempfile
 import time
 
-from bench_common import write_result  # the scripts folder is sys.path[0]
+from common import make_shards, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
 
@@ -31,7 +30,6 @@ def main():
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "input.json"))
     args = parser.parse_args()
 
-    from bench_train import make_shards
 
     from tf_crnn.config import load_config
     from tf_crnn.data.input import make_dataset

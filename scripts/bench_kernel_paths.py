@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench_common import cpu_features, cpu_name, describe_cpu, write_result  # the scripts folder is sys.path[0]
+from common import cpu_features, cpu_name, describe_cpu, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, "scripts")

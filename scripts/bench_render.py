@@ -20,7 +20,7 @@ from tf_crnn.synth.generate import DEFAULT_CHARSET, generate
 from tf_crnn.synth.render import render_word
 from tf_crnn.synth.words import WordSampler
 
-from bench_common import write_result  # the scripts folder is sys.path[0]
+from common import write_result  # the scripts folder is sys.path[0]
 
 
 def parse_args():

@@ -18,18 +18,16 @@ import sys
 import tempfile
 import time
 
-from bench_common import latency_percentiles, write_result  # the scripts folder is sys.path[0]
+from common import latency_percentiles, make_shards, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
 
 
 def export_untrained(config_path, work):
     """One training step of the configured network, exported as a serving SavedModel."""
-    from bench_train import make_shards
 
     from tf_crnn.config import load_config, write_resolved
     from tf_crnn.data.input import make_input_fn
@@ -81,7 +79,6 @@ def main():
 
     import tensorflow as tf
 
-    from bench_train import make_shards
 
     from tf_crnn.precision import saved_model_precision, warn_if_emulated_bfloat16
     from tf_crnn.model_files import resolve_saved_model

@@ -28,8 +28,8 @@ import subprocess
 import sys
 import time
 
-from bench_common import cpu_features, cpu_name, describe_cpu, write_result  # the scripts folder is sys.path[0]
-from timed_training import train_for_minutes
+from common import cpu_features, cpu_name, describe_cpu, write_result  # the scripts folder is sys.path[0]
+from common import train_for_minutes
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE_PARAMS = os.path.join(REPO, "scripts", "recipe_params.json")

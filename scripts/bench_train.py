@@ -18,43 +18,16 @@ automatic XLA clustering), and `--skip_baseline` to time the Estimator alone.
 import argparse
 import os
 import platform
-import random
 import sys
 import tempfile
 import time
 
-from bench_common import cpu_features, describe_cpu, write_result  # the scripts folder is sys.path[0]
+from common import cpu_features, describe_cpu, make_shards, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402  (no TensorFlow import: --xla_auto_jit must come first)  # noqa: E402
-
-
-def make_shards(folder, count=1024, width=100, height=32, seed=0):
-    """Random lowercase words drawn at 32x100 with Pillow's built-in font."""
-    import io
-
-    from PIL import Image, ImageDraw, ImageFont
-
-    from tf_crnn.data.schema import make_example
-    from tf_crnn.data.writer import shard_paths, write_shard
-
-    os.makedirs(folder, exist_ok=True)
-    rng = random.Random(seed)
-    font = ImageFont.load_default(size=22)
-    records = []
-    for index in range(count):
-        word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
-        image = Image.new("L", (width, height), 255)
-        ImageDraw.Draw(image).text((4, height // 2), word, font=font, fill=0, anchor="lm")
-        data = io.BytesIO()
-        image.save(data, format="PNG")
-        records.append(make_example(data.getvalue(), word, f"bench:{index}"))
-    paths = shard_paths(folder, "bench", 4)
-    for shard, path in enumerate(paths):
-        write_shard(path, records[shard::4])
-    return paths
 
 
 class StepTimer:

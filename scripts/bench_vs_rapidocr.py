@@ -56,16 +56,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from bench_common import cpu_name, latency_percentiles, write_result  # the scripts folder is sys.path[0]
+from common import cpu_name, latency_percentiles, write_result  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import ConfigError, DataError, UserError, exit_on_user_error  # noqa: E402
 from tf_crnn.model_files import read_metadata  # noqa: E402
-from tf_crnn.synth.words import has_both_cases  # noqa: E402
-from tf_crnn.tflite_convert import parse_widths  # noqa: E402
-from train_recipe import MAX_WORD_LENGTH as RECIPE_MAX_WORD_LENGTH  # noqa: E402
+from tf_crnn.export.calibration import CALIBRATION_SEED  # noqa: E402
+from tf_crnn.export.tflite import parse_widths  # noqa: E402
 
 SHIPPED_MODEL = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words")
 PEERS_DIR = os.path.join(REPO, "benchmarks", "peers")
@@ -74,7 +73,6 @@ PEER_PYTHON = "python3.11"
 PEER_THREADS = 2
 BATCH_SIZES = (1, 64)
 TFLITE_FORMS = ("int8", "fp16")  # the first is the default
-CALIBRATION_SEED = 7  # the renderer's seed for the int8 calibration words (the recipe trains on seed 11)
 # Words/s of these rows over each RapidOCR row's (issue 18 against 1.4.4, issue 33 against 3.10.0).
 TARGETS = {"tf_crnn batch 1": 1.5, "tf_crnn batch 64": 5.0,
            **{f"tf_crnn TFLite {form} batch 1": 1.5 for form in TFLITE_FORMS}}
@@ -140,7 +138,7 @@ def alnum_accuracy(words, labels) -> float:
 
 
 def speed_figures(latencies, words_per_call) -> dict:
-    """Words/s over the whole timed run, and p50/p99 latency per call (bench_common.latency_percentiles)."""
+    """Words/s over the whole timed run, and p50/p99 latency per call (common.latency_percentiles)."""
     p50, p99 = latency_percentiles(latencies)
     return {"calls": len(latencies), "words_per_second": round(sum(words_per_call) / sum(latencies), 1),
             "latency_p50_ms": round(p50 * 1000, 2), "latency_p99_ms": round(p99 * 1000, 2)}
@@ -224,35 +222,12 @@ def interleaved_rows(systems, labels, repeats: int):
     return rows
 
 
-def calibration_words_settings(metadata: dict) -> dict:
-    """What the renderer draws to calibrate an export: its alphabet's characters, lower case
-    where its labels are lower-cased (or it has no upper-case letters), both cases where
-    it reads them, words up to 18 characters as the recipe renders them."""
-    characters = "".join(unit for unit in metadata["alphabet"] if len(unit) == 1)
-    cased = not metadata.get("lowercase_labels") and has_both_cases(characters)
-    return {"charset": characters, "case": "mixed" if cased else "lower", "max_length": RECIPE_MAX_WORD_LENGTH}
-
-
-def calibration_shards(folder: str, count: int, metadata: dict) -> list:
-    """`count` words drawn by the project's renderer from the export's own alphabet, for
-    int8 calibration: the benchmark crops themselves must not tune anything that is
-    measured on them."""
-    import io
-
-    from tf_crnn.synth.generate import generate
-
-    output_dir = os.path.join(folder, "calibration")
-    generate(output_dir, prefix="calibration", count=count, val_count=0, seed=CALIBRATION_SEED,
-             log=io.StringIO(), **calibration_words_settings(metadata))
-    return [os.path.join(output_dir, "calibration-train-*.tfrecord")]
-
-
 def tflite_core(saved_model: str, folder: str, widths, form: str, calibration_words: int) -> str:
     """The export's weights as a TFLite core (tf_crnn.tflite_convert), through a model dir
     that holds only the config rebuilt from the export's metadata
-    (scripts/reexport_shipped_model.py); the checkpoint is the export's variables."""
-    from reexport_shipped_model import stand_in_model_dir
-
+    (tf_crnn/export/from_export.py); the checkpoint is the export's variables."""
+    from tf_crnn.export.calibration import calibration_shards
+    from tf_crnn.export.from_export import stand_in_model_dir
     from tf_crnn.export.tflite import convert
 
     model_dir = os.path.join(folder, "model")

@@ -39,7 +39,7 @@ import sys
 from dataclasses import dataclass
 from typing import Tuple
 
-from quickstart import run, step  # the scripts folder is sys.path[0]
+from common import run, step  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)

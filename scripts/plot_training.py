@@ -8,28 +8,13 @@ PNG, so a run can be shown without a TensorBoard server.
 """
 
 import argparse
-import glob
 import os
 import sys
 
+from common import read_scalars  # the scripts folder is sys.path[0]
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-
-
-def read_scalars(folder: str) -> dict:
-    """{tag: sorted [(step, wall_time, value)]} from every event file directly in `folder`."""
-    import tensorflow as tf
-
-    series = {}
-    for path in sorted(glob.glob(os.path.join(folder, "events.out.tfevents.*"))):
-        try:
-            for event in tf.compat.v1.train.summary_iterator(path):
-                for value in event.summary.value:
-                    if value.HasField("simple_value"):
-                        series.setdefault(value.tag, {})[event.step] = (event.wall_time, value.simple_value)
-        except tf.errors.DataLossError:
-            continue  # the tail of a file cut by a killed run; what came before is kept
-    return {tag: sorted((step, t, v) for step, (t, v) in points.items()) for tag, points in series.items()}
 
 
 def plot(model_dir: str, output: str, title: str = None) -> str:

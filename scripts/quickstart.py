@@ -11,9 +11,10 @@ Everything goes to quickstart_run/ (the model dir, shards, export and summary.js
 
 import json
 import os
-import subprocess
 import sys
 import time
+
+from common import run, step  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -24,24 +25,6 @@ TRAIN_IMAGES = 24000
 VAL_IMAGES = 500
 HELD_OUT_IMAGES = 300
 MAX_WORD_LENGTH = 10
-
-
-def step(title):
-    print(f"\n=== {title}", flush=True)
-
-
-def run(command):
-    """Runs one stage in its own process. A stage that fails has already printed why, so
-    this adds one line naming it (not a second traceback) and exits with its status; the
-    files of finished stages are kept, so running the script again resumes."""
-    print("$ " + " ".join(command), flush=True)
-    status = subprocess.run(command, cwd=REPO).returncode
-    if status != 0:
-        how = f"exit status {status}" if status > 0 else f"killed by signal {-status}"
-        print(f"error: stage `{' '.join(command)}` failed ({how}); its output above says why. "
-              f"Run {os.path.basename(sys.argv[0])} again to resume (finished stages are kept).",
-              file=sys.stderr)
-        sys.exit(status if status > 0 else 1)
 
 
 def read_tsv(path):

@@ -44,7 +44,7 @@ def benchmarks(quick: bool, native_bfloat16: bool):
 
 
 def machine() -> str:
-    from bench_common import cpu_features, cpu_name, describe_cpu
+    from common import cpu_features, cpu_name, describe_cpu
 
     cpu = cpu_name()
     if cpu == "unknown":
@@ -151,7 +151,7 @@ def main():
         write_markdown(args.markdown, saved["results"], saved["ratios"], saved["commands"], saved["machine"],
                        saved.get("measured", "see benchmarks/results/results.json"))
         return
-    from bench_common import cpu_features, describe_cpu
+    from common import cpu_features, describe_cpu
 
     from tf_crnn.precision import cpu_has_bfloat16
 

@@ -19,7 +19,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from bench_common import write_result  # noqa: E402  (the scripts folder is sys.path[0])
+from common import write_result  # noqa: E402  (the scripts folder is sys.path[0])
 
 
 def slant_images(heldout_dir, out_dir, seed=0):

@@ -31,7 +31,7 @@ import shutil
 import sys
 import time
 
-from quickstart import run, step  # the scripts folder is sys.path[0]
+from common import run, step  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)

@@ -32,7 +32,7 @@ import os
 import sys
 import time
 
-from quickstart import run, step  # the scripts folder is sys.path[0]
+from common import run, step  # the scripts folder is sys.path[0]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -40,7 +40,7 @@ sys.path.insert(0, REPO)
 from tf_crnn.config import load_config  # noqa: E402
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
 from tf_crnn.model_files import install_export  # noqa: E402
-from tf_crnn.predict import resolve_saved_model  # noqa: E402
+from tf_crnn.model_files import resolve_saved_model  # noqa: E402
 
 RUN_DIR = os.path.join(REPO, "recipe_run")
 PARAMS = os.path.join(REPO, "scripts", "recipe_params.json")

@@ -27,7 +27,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from bench_common import write_result  # noqa: E402  (the scripts folder is sys.path[0])
+from common import write_result  # noqa: E402  (the scripts folder is sys.path[0])
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
 from tf_crnn.model_files import SHIPPED_MODEL  # noqa: E402
 

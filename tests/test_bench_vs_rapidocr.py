@@ -214,15 +214,3 @@ def test_the_worker_reads_through_both_releases_apis_in_turns(tmp_path):
     assert details[1]["package"] == "rapidocr==3.10.0 onnxruntime" and "PP-OCRv6" in details[1]["recognizer"]
     assert "use_det=False, use_cls=False, use_rec=True" in details[1]["call"]
 
-
-def test_int8_calibration_words_come_from_the_exports_own_alphabet():
-    settings = _script().calibration_words_settings
-    shipped = settings({"alphabet": list("0123456789abcdefghijklmnopqrstuvwxyz"), "lowercase_labels": True})
-    assert shipped == {"charset": "0123456789abcdefghijklmnopqrstuvwxyz", "case": "lower", "max_length": 18}
-    cased = settings({"alphabet": list("0123abcABC"), "lowercase_labels": False})
-    assert cased["charset"] == "0123abcABC" and cased["case"] == "mixed"
-    # Lower-cased labels read an upper-case letter as its lower case: calibrate on lower case.
-    assert settings({"alphabet": list("abcABC"), "lowercase_labels": True})["case"] == "lower"
-    assert settings({"alphabet": list("aB"), "lowercase_labels": False})["case"] == "lower"  # no letter in both
-    cyrillic = settings({"alphabet": list("абвгд") + ["<unk>"], "lowercase_labels": False})
-    assert cyrillic["charset"] == "абвгд" and cyrillic["case"] == "lower"

@@ -147,15 +147,15 @@ def test_language_model_tuning_reads_rendered_words_with_every_setting(tmp_path)
 
 def test_the_bfloat16_comparison_runs_only_where_bfloat16_is_native(monkeypatch):
     sys.path.insert(0, os.path.join(REPO, "scripts"))
-    import bench_common
+    import common
     import run_benchmarks
 
     names = {native: [name for name, _ in run_benchmarks.benchmarks(True, native)] for native in (True, False)}
     assert "train_bf16" in names[True] and "train_bf16" not in names[False] and "train_fp32" in names[False]
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    features = bench_common.cpu_features()
-    assert set(bench_common.CPU_FEATURES) <= set(features) and features["onednn_max_cpu_isa"] == "AVX2"
-    assert bench_common.describe_cpu(features).endswith("ONEDNN_MAX_CPU_ISA=AVX2 (emulated)")
+    features = common.cpu_features()
+    assert set(common.CPU_FEATURES) <= set(features) and features["onednn_max_cpu_isa"] == "AVX2"
+    assert common.describe_cpu(features).endswith("ONEDNN_MAX_CPU_ISA=AVX2 (emulated)")
 
 
 def test_time_to_accuracy_names_an_unknown_candidate_before_rendering_anything(tmp_path):

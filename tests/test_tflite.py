@@ -258,3 +258,17 @@ def test_a_core_of_several_widths_runs_each_image_on_the_narrowest_that_holds_it
     words = [reader.read([data], "greedy")[0] for data in encoded]
     assert words == [reference.read([data], "greedy")[0] for data in encoded]
     assert sum(word == label for word, (_, label) in zip(words, samples)) >= 0.9 * len(samples)
+
+
+def test_int8_calibration_words_come_from_the_exports_own_alphabet():
+    from tf_crnn.export.calibration import calibration_words_settings as settings
+
+    shipped = settings({"alphabet": list("0123456789abcdefghijklmnopqrstuvwxyz"), "lowercase_labels": True})
+    assert shipped == {"charset": "0123456789abcdefghijklmnopqrstuvwxyz", "case": "lower", "max_length": 18}
+    cased = settings({"alphabet": list("0123abcABC"), "lowercase_labels": False})
+    assert cased["charset"] == "0123abcABC" and cased["case"] == "mixed"
+    # Lower-cased labels read an upper-case letter as its lower case: calibrate on lower case.
+    assert settings({"alphabet": list("abcABC"), "lowercase_labels": True})["case"] == "lower"
+    assert settings({"alphabet": list("aB"), "lowercase_labels": False})["case"] == "lower"  # no letter in both
+    cyrillic = settings({"alphabet": list("абвгд") + ["<unk>"], "lowercase_labels": False})
+    assert cyrillic["charset"] == "абвгд" and cyrillic["case"] == "lower"

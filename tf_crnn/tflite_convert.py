@@ -6,14 +6,7 @@ import os
 import sys
 
 from tf_crnn.errors import ConfigError, exit_on_user_error
-from tf_crnn.export.tflite import FORMS, convert, parse_forms
-
-
-def parse_widths(text: str) -> tuple:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a width or comma-separated widths: {text!r}") from None
+from tf_crnn.export.tflite import FORMS, convert, parse_forms, parse_widths
 
 
 @exit_on_user_error

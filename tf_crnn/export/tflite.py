@@ -235,6 +235,16 @@ def convert(model_dir: str, output_dir: str, width=128, representative: List[str
     return written
 
 
+def parse_widths(text: str) -> tuple:
+    """`--width 64,128,256` as a tuple of widths (an argparse type: a bad value is a usage error)."""
+    import argparse
+
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a width or comma-separated widths: {text!r}") from None
+
+
 def parse_forms(text: str):
     forms = tuple(part.strip() for part in text.split(",") if part.strip())
     unknown = [form for form in forms if form not in FORMS]
