@@ -1,4 +1,4 @@
-"""The CRNN network: parameter counts, one frame per FRAME_WIDTH pixels with both backbones,
+"""The CRNN network: parameter counts, one frame per FRAME_WIDTH pixels with every backbone,
 readings that do not depend on the rest of the batch, and a training step.
 
 TensorFlow 2.15 runs a CPU's convolutions with one of two sets of kernels, chosen when it
@@ -16,9 +16,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf_crnn.backbone_table import BACKBONES, backbone_settings
+from tf_crnn.config import Config
 from tf_crnn.model.network import CRNN
 
-BACKBONES = ("vgg", "mobilenet_v3")
+# Every backbone of the table is checked: at these settings where given (a few channels,
+# for quick checks), else at the Config's defaults.
+SMALL = {"vgg": {"conv_channels": [8] * 7}, "mobilenet_v3": {"width_multiplier": 0.25}}
+# The paper's sizes, and their counterpart for the others.
+FULL = {"vgg": {"conv_channels": [64, 128, 256, 256, 512, 512, 512]}, "mobilenet_v3": {"width_multiplier": 1.0}}
+
+
+def _settings(backbone, sizes):
+    return sizes.get(backbone) or backbone_settings(Config(backbone=backbone))
 
 
 def test_the_kernels_are_those_the_environment_asks_for():
@@ -31,9 +41,15 @@ def test_the_kernels_are_those_the_environment_asks_for():
     assert _pywrap_util_port.IsMklEnabled() == (asked == "1")
 
 
-def _small(backbone, lstm_units=(8,), num_classes=5):
-    return CRNN([8, 8, 8, 8, 8, 8, 8], list(lstm_units), num_classes=num_classes, backbone=backbone,
-                width_multiplier=0.25)
+def _small(backbone, lstm_units=(8,), num_classes=5, **kwargs):
+    return CRNN(backbone, _settings(backbone, SMALL), list(lstm_units), num_classes=num_classes, **kwargs)
+
+
+def test_every_backbone_in_the_table_has_its_builder():
+    from tf_crnn.model import backbones
+
+    for name, backbone in BACKBONES.items():
+        assert callable(getattr(backbones, backbone.builder, None)), f"{name}: no {backbone.builder} in backbones.py"
 
 
 def test_mobilenet_v3_backbone_parameters_and_feature_map():
@@ -52,15 +68,14 @@ def test_mobilenet_v3_backbone_parameters_and_feature_map():
     assert 0.2e6 < counts[0.5] < 0.35e6, counts
 
 
-def test_a_crnn_with_mobilenet_v3_reads_as_many_frames_as_with_vgg():
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_every_backbone_at_full_size_reads_one_frame_per_four_pixels(backbone):
     images, widths = tf.zeros([3, 32, 157, 1]), tf.constant([157, 64, 9])
-    shapes = {backbone: CRNN([64, 128, 256, 256, 512, 512, 512], [256, 256], 37, backbone=backbone)(
-        images, widths).shape for backbone in BACKBONES}
-    assert shapes["vgg"] == shapes["mobilenet_v3"] == (3, 40, 37)
+    assert CRNN(backbone, _settings(backbone, FULL), [256, 256], 37)(images, widths).shape == (3, 40, 37)
 
 
 def test_paper_network_has_about_8_3_million_parameters():
-    network = CRNN([64, 128, 256, 256, 512, 512, 512], [256, 256], num_classes=37)
+    network = CRNN("vgg", FULL["vgg"], [256, 256], num_classes=37)
     network(tf.zeros([1, 32, 100, 1]), tf.constant([100]))
     count = network.count_params()
     assert 8.2e6 < count < 8.4e6, count
@@ -98,8 +113,7 @@ def test_a_reading_does_not_depend_on_the_rest_of_the_batch(backbone):
 
 
 def test_mobilenet_v3_behind_the_spatial_transformer_stays_batch_independent():
-    network = CRNN([8] * 7, [8], num_classes=5, spatial_transformer=True, backbone="mobilenet_v3",
-                   width_multiplier=0.25)
+    network = _small("mobilenet_v3", spatial_transformer=True)
     rng = np.random.RandomState(2)
     narrow = rng.rand(1, 32, 41, 1).astype(np.float32)
     batch = np.zeros([2, 32, 96, 1], np.float32)
@@ -119,8 +133,7 @@ def test_batch_norm_momentum_sets_how_far_one_training_step_moves_the_statistics
     images, widths = tf.random.stateless_uniform([4, 32, 64, 1], seed=(1, 2)), tf.constant([64, 40, 23, 9])
     networks = {}
     for momentum in (0.5, 0.99):
-        network = CRNN([8, 8, 8, 8, 8, 8, 8], [8], num_classes=5, backbone=backbone, width_multiplier=0.25,
-                       batch_norm_momentum=momentum)
+        network = _small(backbone, batch_norm_momentum=momentum)
         network(images, widths)  # builds the variables
         if momentum == 0.99:
             for variable, source in zip(network.trainable_variables, networks[0.5].trainable_variables):

@@ -1,6 +1,7 @@
 """The config: defaults, relative paths, flag overrides, one message per bad field, refused
 architecture changes, and the shipped model_params.json."""
 
+import dataclasses
 import json
 
 import pytest
@@ -55,11 +56,44 @@ def test_flag_overrides_win(tmp_path, alphabet_file):
     ({"devices": ["/gpu:0"]}, "field 'devices' is for distribute 'mirrored'"),
     ({"precision": "float16"}, "field 'precision' must be one of auto, float32, mixed_bfloat16, mixed_float16"),
     ({"augmentation": {"low_resolution_probability": 1.5}}, "field 'augmentation.low_resolution_probability' must be in [0, 1]"),
+    ({"backbone": "resnet"}, "field 'backbone' must be one of vgg, mobilenet_v3, got 'resnet'"),
+    ({"backbone": "mobilenet_v3", "width_multiplier": 5}, "field 'width_multiplier' must be in [0.1, 4], got 5"),
 ])
 def test_bad_fields_are_named(tmp_path, alphabet_file, fields, message):
     path = write_config(tmp_path / "p.json", **{"alphabet_file": "alphabet.txt", **fields})
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
         load_config(path)
+
+
+def test_only_the_chosen_backbones_fields_are_checked(tmp_path, alphabet_file):
+    """A config checks the fields its backbone reads (tf_crnn/backbone_table.py): a
+    mobilenet_v3 config written before the table, with vgg's 7 conv_channels, still loads,
+    and so does one whose conv_channels mean nothing to it."""
+    old = load_config(write_config(tmp_path / "old.json", alphabet_file="alphabet.txt", backbone="mobilenet_v3",
+                                   width_multiplier=0.5, conv_channels=[64, 128, 256, 256, 512, 512, 512]))
+    assert old.conv_channels == [64, 128, 256, 256, 512, 512, 512] and old.width_multiplier == 0.5
+    unused = load_config(write_config(tmp_path / "p.json", alphabet_file="alphabet.txt", backbone="mobilenet_v3",
+                                      conv_channels=[16]))
+    assert unused.backbone == "mobilenet_v3"
+
+
+def test_every_backbone_field_fixes_the_architecture():
+    from tf_crnn.backbone_table import BACKBONES
+    from tf_crnn.config import ARCHITECTURE_FIELDS, Config
+
+    for backbone in BACKBONES.values():
+        assert set(backbone.fields) <= set(ARCHITECTURE_FIELDS) <= {f.name for f in dataclasses.fields(Config)}
+
+
+def test_an_export_records_its_backbone_and_the_fields_it_reads():
+    from tf_crnn.config import Config
+    from tf_crnn.model_files import export_metadata
+
+    vgg = export_metadata(Config(conv_channels=[8, 16, 16, 32, 32, 32, 32]))
+    assert vgg["backbone"] == "vgg" and vgg["conv_channels"] == [8, 16, 16, 32, 32, 32, 32]
+    mobilenet = export_metadata(Config(backbone="mobilenet_v3", width_multiplier=0.5))
+    assert mobilenet["backbone"] == "mobilenet_v3" and mobilenet["width_multiplier"] == 0.5
+    assert "width_multiplier" not in vgg and "conv_channels" not in mobilenet
 
 
 def test_no_alternative_readings_is_a_valid_choice(tmp_path, alphabet_file):

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Union
 
+from tf_crnn.backbone_table import BACKBONES, backbone_fields
 from tf_crnn.errors import ConfigError
 from tf_crnn.model_files import RESOLVED_CONFIG as RESOLVED_NAME, resolve_source, write_json
 from tf_crnn.precision import cpu_has_bfloat16, resolve_precision  # noqa: F401 (kept importable from here)
@@ -28,7 +29,6 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 EXPORT_PRECISIONS = ("float32", "mixed_bfloat16")
 # How training spreads over devices (tf_crnn/model/distribute.py, docs/training.md).
 DISTRIBUTE_MODES = ("none", "mirrored", "parameter_server", "multi_worker_mirrored")
-BACKBONES = ("vgg", "mobilenet_v3")  # tf_crnn/model/backbones.py
 # Every backbone emits one frame per FRAME_WIDTH pixels of the resized image's width: the
 # sequence lengths of CTC, the decoders' x ranges and the converter's fit check rest on it.
 FRAME_WIDTH = 4
@@ -37,12 +37,12 @@ NETWORK_PARTS = ("stn", "conv", "rnn", "classifier")
 
 # Fields that change the network's variables: a model dir trained with one value
 # cannot be resumed with another.
+# The backbones' own fields (conv_channels, width_multiplier) come from their table.
 ARCHITECTURE_FIELDS = (
     "image_height",
     "channels",
     "backbone",
-    "width_multiplier",
-    "conv_channels",
+    *backbone_fields(),
     "lstm_units",
     "spatial_transformer",
     "alphabet",
@@ -105,7 +105,7 @@ class Config:
     max_image_width: int = 256
     min_image_width: int = 8
     channels: int = 1
-    backbone: str = "vgg"
+    backbone: str = "vgg"  # an entry of tf_crnn/backbone_table.py, which says which fields below it reads
     width_multiplier: float = 1.0  # mobilenet_v3's channels are scaled by it
     conv_channels: List[int] = field(default_factory=lambda: [64, 128, 256, 256, 512, 512, 512])
     lstm_units: List[int] = field(default_factory=lambda: [256, 256])
@@ -354,8 +354,6 @@ def validate(config: Config) -> Config:
     if config.devices and config.distribute != "mirrored":
         raise ConfigError(f"field 'devices' is for distribute 'mirrored' (it is {config.distribute!r}); "
                           "`gpu` picks the GPUs of a single-device run")
-    if not 0.1 <= config.width_multiplier <= 4.0:
-        raise ConfigError(f"field 'width_multiplier' must be in [0.1, 4], got {config.width_multiplier}")
     for name in ("image_height", "max_image_width", "min_image_width", "batch_size", "train_steps",
                  "save_checkpoints_steps", "keep_checkpoint_max", "beam_width",
                  "learning_rate", "decay_steps", "log_step_count_steps"):
@@ -366,8 +364,7 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"field 'image_height' must be a multiple of 16 (the conv stack halves it 4 times), got {config.image_height}")
     if config.min_image_width > config.max_image_width:
         raise ConfigError("field 'min_image_width' must not exceed 'max_image_width'")
-    if len(config.conv_channels) != 7 or min(config.conv_channels) <= 0:
-        raise ConfigError(f"field 'conv_channels' must list 7 positive channel counts, got {config.conv_channels}")
+    BACKBONES[config.backbone].check(config)  # only the chosen backbone's fields: the others mean nothing
     if not config.lstm_units or min(config.lstm_units) <= 0:
         raise ConfigError(f"field 'lstm_units' must list one or more positive sizes, got {config.lstm_units}")
     if not 0.0 <= config.max_skipped_label_share <= 1.0:

@@ -24,6 +24,7 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from tf_crnn.backbone_table import backbone_settings
 from tf_crnn.errors import ConfigError, DataError
 
 # TensorFlow finds a model dir's checkpoints by file-name pattern (tf.train.latest_checkpoint),
@@ -53,7 +54,7 @@ MODEL_DIR_MARKS = ("checkpoint", RESOLVED_CONFIG)
 
 def export_metadata(config) -> dict:
     """What tools need to use an export without its model dir: alphabet, input size,
-    decoder, architecture, and what the graph computes in."""
+    decoder, architecture (the backbone with the fields it reads), and what the graph computes in."""
     return {
         "alphabet": list(config.alphabet),
         "unknown_token": config.unknown_token if config.unknown_label_policy == "unknown" else None,
@@ -64,9 +65,10 @@ def export_metadata(config) -> dict:
         "decoder": config.decoder,
         "beam_width": config.beam_width,
         "top_paths": config.top_paths,
+        # The backbone's own fields (tf_crnn/backbone_table.py): vgg's conv_channels,
+        # mobilenet_v3's width_multiplier. Exports before the table recorded both.
         "backbone": config.backbone,
-        "width_multiplier": config.width_multiplier,
-        "conv_channels": config.conv_channels,
+        **backbone_settings(config),
         "lstm_units": config.lstm_units,
         "spatial_transformer": config.spatial_transformer,
         "lowercase_labels": config.lowercase_labels,

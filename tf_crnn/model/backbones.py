@@ -1,4 +1,6 @@
-"""The conv stacks a CRNN can read its images with, chosen by the config's `backbone`.
+"""The conv stacks a CRNN can read its images with, one builder each; the config's `backbone`
+picks one by name from tf_crnn/backbone_table.py, whose entry names the builder here and the
+config fields passed to it.
 
 Every backbone turns images [batch, H, W, C] into a feature map [batch, H/16 or less,
 W/4, channels] and keeps one frame per `FRAME_WIDTH` (tf_crnn/config.py) pixels of width, so sequence
@@ -19,9 +21,11 @@ pad explicitly on the left (TensorFlow's 'same' padding moves with the batch's w
 and squeeze-and-excitation averages over each image's own width only.
 """
 
+from typing import Callable, NamedTuple
+
 import tensorflow as tf
 
-from tf_crnn.config import BACKBONES  # noqa: F401  (the names the config accepts)
+from tf_crnn.backbone_table import BACKBONES
 
 # The `call` methods below hold no Python control flow over tensors, so they are marked
 # do_not_convert: AutoGraph would otherwise transpile each of them whenever a graph is built
@@ -47,6 +51,25 @@ MOBILENET_V3_BLOCKS = (
 )
 MOBILENET_V3_STEM = 16
 MOBILENET_V3_LAST = 576
+
+
+class ConvStack(NamedTuple):
+    """What a builder returns.
+
+    `layers` are held by the CRNN itself, so their variables are named crnn/<layer>/... as
+    in every checkpoint so far (vgg's conv1, bn1, ...; mobilenet_v3's one layer of that name).
+    `run(layers, x, widths, training)` turns images into the feature map, every activation
+    right of an image's width set to 0.
+    """
+
+    layers: list
+    run: Callable
+
+
+def build_backbone(name: str, settings: dict, policy) -> ConvStack:
+    """The conv stack `name` (an entry of tf_crnn/backbone_table.py) with its config fields' values."""
+    builder = globals()[BACKBONES[name].builder]  # the entry names a function of this module
+    return builder(policy, **settings)
 
 
 def zero_beyond(x, widths):
@@ -89,6 +112,11 @@ def run_vgg(layers, x, widths, training):
         elif isinstance(layer, tf.keras.layers.ReLU):
             x = zero_beyond(x, widths)
     return x
+
+
+def build_vgg(policy, conv_channels) -> ConvStack:
+    """The paper's stack, its seven layers directly in the CRNN (as before backbones existed)."""
+    return ConvStack(vgg_layers(conv_channels, policy), run_vgg)
 
 
 # -- mobilenet_v3 ---------------------------------------------------------------------------
@@ -221,3 +249,14 @@ class MobileNetV3Text(tf.keras.layers.Layer):
             x, widths = block(x, widths, training=training)
         x, _ = self.last(x, widths, training=training)
         return x
+
+
+def run_single_layer(layers, x, widths, training):
+    """Runs a stack that is one Keras layer taking the widths."""
+    (layer,) = layers
+    return layer(x, widths, training=training)
+
+
+def build_mobilenet_v3(policy, width_multiplier) -> ConvStack:
+    """MobileNetV3Text as one layer named mobilenet_v3 in the CRNN."""
+    return ConvStack([MobileNetV3Text(width_multiplier, dtype=policy)], run_single_layer)

@@ -1,17 +1,18 @@
 """The CRNN network (Shi, Bai and Yao, 2015): conv stack -> bidirectional LSTMs -> per-frame logits.
 
-The conv stack (`backbone`: the paper's `vgg`, or `mobilenet_v3`, tf_crnn/model/backbones.py)
-turns an image of height H into a sequence of W/4 frames; each frame sees a vertical
-slice of the word. Two bidirectional LSTMs
-read the sequence, with a linear projection between them as in the paper, and a dense
-layer scores every alphabet unit plus the CTC blank for each frame. With the paper's
-sizes this is about 8.3M parameters.
+The conv stack (`backbone`: the paper's `vgg`, or `mobilenet_v3`; an entry of
+tf_crnn/backbone_table.py, built in tf_crnn/model/backbones.py) turns an image of height H
+into a sequence of W/4 frames; each frame sees a vertical slice of the word. Two
+bidirectional LSTMs read the sequence, with a linear projection between them as in the
+paper, and a dense layer scores every alphabet unit plus the CTC blank for each frame.
+With the paper's sizes this is about 8.3M parameters.
 """
 
 import tensorflow as tf
 
+from tf_crnn import backbone_table
 from tf_crnn.config import FRAME_WIDTH
-from tf_crnn.model.backbones import MobileNetV3Text, run_vgg, vgg_layers, zero_beyond
+from tf_crnn.model.backbones import build_backbone, zero_beyond
 from tf_crnn.model.stn import SpatialTransformer
 
 # The `call` methods below hold no Python control flow over tensors, so they are marked
@@ -57,20 +58,18 @@ class BidirectionalLSTM(tf.keras.layers.Layer):
 class CRNN(tf.keras.Model):
     """images [batch, H, W, C] in [0, 1] and widths [batch] -> logits [batch, W/4, classes]."""
 
-    def __init__(self, conv_channels, lstm_units, num_classes, dropout=0.0, precision="float32",
-                 spatial_transformer=False, unroll=False, backbone="vgg", width_multiplier=1.0,
-                 batch_norm_momentum=0.99, name="crnn"):
+    def __init__(self, backbone, backbone_settings, lstm_units, num_classes, dropout=0.0, precision="float32",
+                 spatial_transformer=False, unroll=False, batch_norm_momentum=0.99, name="crnn"):
+        """`backbone` names an entry of tf_crnn/backbone_table.py; `backbone_settings` holds
+        the values of the fields it reads, e.g. {"conv_channels": [64, 128, ...]} for vgg."""
         super().__init__(name=name)
         self.spatial_transformer = SpatialTransformer() if spatial_transformer else None
         # Under mixed_bfloat16 the layers compute in bfloat16 and keep float32 weights; the
         # logits come out in float32 for the softmax and the CTC loss.
         policy = tf.keras.mixed_precision.Policy(precision)
-        if backbone == "vgg":
-            self.conv_layers = vgg_layers(conv_channels, policy)  # here, for the variable names of old checkpoints
-            self.backbone = None
-        else:
-            self.conv_layers = []
-            self.backbone = MobileNetV3Text(width_multiplier, dtype=policy)
+        stack = build_backbone(backbone, backbone_settings, policy)
+        self.conv_layers = stack.layers  # held here, for the variable names of old checkpoints
+        self.run_conv_layers = stack.run
         self.rnn_layers = []
         for index, units in enumerate(lstm_units):
             self.rnn_layers.append(BidirectionalLSTM(units, name=f"blstm{index + 1}", dtype=policy, unroll=unroll))
@@ -93,7 +92,7 @@ class CRNN(tf.keras.Model):
     def parts(self) -> dict:
         """The network's layers by part: stn, conv (the backbone), rnn, classifier."""
         return {"stn": [self.spatial_transformer] if self.spatial_transformer is not None else [],
-                "conv": list(self.conv_layers) + ([self.backbone] if self.backbone is not None else []),
+                "conv": list(self.conv_layers),
                 "rnn": list(self.rnn_layers),
                 "classifier": [self.classifier]}
 
@@ -115,10 +114,7 @@ class CRNN(tf.keras.Model):
         """
         x = tf.cast(images * 2.0 - 1.0, self.compute_dtype_)
         x = zero_beyond(x, widths)
-        if self.backbone is None:
-            x = run_vgg(self.conv_layers, x, widths, training)
-        else:
-            x = self.backbone(x, widths, training=training)
+        x = self.run_conv_layers(self.conv_layers, x, widths, training)
         x = tf.transpose(x, [0, 2, 1, 3])  # [batch, time, height, channels]
         shape = tf.shape(x)
         return tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
@@ -140,8 +136,8 @@ class CRNN(tf.keras.Model):
 
 def build_network(config, num_classes: int, precision: str = None, unroll: bool = False) -> CRNN:
     """The configured CRNN; `unroll` (fixed width only) unrolls the LSTMs, for TFLite and ONNX."""
-    network = CRNN(config.conv_channels, config.lstm_units, num_classes, config.dropout,
-                   precision or config.precision, config.spatial_transformer, unroll, config.backbone,
-                   config.width_multiplier, config.batch_norm_momentum)
+    network = CRNN(config.backbone, backbone_table.backbone_settings(config), config.lstm_units, num_classes,
+                   config.dropout, precision or config.precision, config.spatial_transformer, unroll,
+                   config.batch_norm_momentum)
     network.frozen_parts = tuple(config.freeze)
     return network
