@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 
-from tf_crnn.config import DECODERS
+from tf_crnn.config import GRAPH_DECODERS
 from tf_crnn.errors import DataError, exit_on_user_error
 from tf_crnn.evaluation.portable import evaluate, models_table, results_table, write_outputs
 from tf_crnn.inference.portable import open_models
@@ -42,7 +42,7 @@ def main(argv=None):
     parser.add_argument("--output_dir", default="evaluation", help="where portable_evaluation.md/.json go")
     args = parser.parse_args(argv)
     decoders = [d.strip() for d in args.decoders.split(",") if d.strip()]
-    unknown = [d for d in decoders if d not in DECODERS]
+    unknown = [d for d in decoders if d not in GRAPH_DECODERS]
     if unknown or not decoders:
         raise DataError(f"--decoders: unknown decoder(s) {', '.join(unknown) or '(none given)'}; "
                         "use greedy and/or beam")

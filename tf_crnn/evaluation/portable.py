@@ -8,7 +8,7 @@ import sys
 import time
 from typing import List
 
-from tf_crnn.config import DECODERS
+from tf_crnn.config import GRAPH_DECODERS
 from tf_crnn.evaluation.samples import load_samples, read_samples
 from tf_crnn.evaluation.scoring import markdown_table, score, set_name
 from tf_crnn.inference.portable import Reader
@@ -27,7 +27,7 @@ def predict_set(model: Reader, samples, decoder: str, batch_size: int):
     return predictions, seconds
 
 
-def evaluate(models: List[Reader], annotation_files: List[str], decoders=DECODERS, batch_size: int = 64):
+def evaluate(models: List[Reader], annotation_files: List[str], decoders=GRAPH_DECODERS, batch_size: int = 64):
     """(model, SetResult) for every model, set and decoder."""
     results = []
     for path in annotation_files:

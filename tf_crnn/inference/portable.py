@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import List
 
-from tf_crnn.config import DECODERS
+from tf_crnn.config import GRAPH_DECODERS
 from tf_crnn.errors import DataError
 from tf_crnn.model_files import METADATA, alphabet_from_metadata, read_onnx_metadata, read_tflite_metadata
 
@@ -56,7 +56,7 @@ class SavedModelReader(Reader):
 
         self.model = LogitsModel(path)
         self.beam_width = beam_width or self.model.metadata.get("beam_width", 10)
-        super().__init__("SavedModel", self.model.path, folder_size(self.model.path), "TensorFlow", DECODERS)
+        super().__init__("SavedModel", self.model.path, folder_size(self.model.path), "TensorFlow", GRAPH_DECODERS)
 
     def read(self, encoded, decoder):
         log_probs, lengths = self.model.logits(encoded)
@@ -71,7 +71,7 @@ class CoreReader(Reader):
         from tf_crnn.export.portable import FixedWidthInputs
 
         widths = "/".join(metadata.get("signatures", {str(metadata["width"]): None}))
-        super().__init__(f"{label} ({widths} px)", path, folder_size(path), runtime, DECODERS)
+        super().__init__(f"{label} ({widths} px)", path, folder_size(path), runtime, GRAPH_DECODERS)
         self.metadata = metadata
         self.alphabet = alphabet_from_metadata(metadata)
         self.beam_width = beam_width or metadata.get("beam_width", 10)
