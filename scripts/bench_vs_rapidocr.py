@@ -187,7 +187,7 @@ def first_cause(message: str) -> str:
 
 def tf_crnn_systems(saved_model: str, crops):
     """(the export's path, a system per batch size)."""
-    from tf_crnn.inference.saved_model import Recognizer
+    from tf_crnn.inference.recognizer import Recognizer
 
     recognizer = Recognizer(saved_model)
     images = [image for _, image, _ in crops]
@@ -243,7 +243,7 @@ class TFLiteSystem:
     the narrowest of `widths` that holds the crop), numpy greedy decoding, words out."""
 
     def __init__(self, saved_model: str, crops, widths, folder: str, form: str, calibration_words: int):
-        from tf_crnn.inference.portable import open_models
+        from tf_crnn.inference.runtimes import RuntimeOptions, open_readers
 
         self.name, self.batch_size = f"tf_crnn TFLite {form} batch 1", 1
         self.details = {"form": form, "widths": list(widths), "threads": PEER_THREADS}
@@ -251,7 +251,7 @@ class TFLiteSystem:
             self.details["calibration"] = f"{calibration_words} rendered words, seed {CALIBRATION_SEED}"
         self.images = [image for _, image, _ in crops]
         core = tflite_core(saved_model, folder, widths, form, calibration_words)
-        self.reader = open_models([core], PEER_THREADS, "ai-edge-litert")[0]
+        self.reader = open_readers([core], "tflite", RuntimeOptions(PEER_THREADS, "ai-edge-litert"))[0]
         self.reader.read(self.images[:1], "greedy")  # warm-up
 
     def run_pass(self):

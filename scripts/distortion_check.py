@@ -61,7 +61,7 @@ def accuracy(recognizer, images, labels):
 def check(model_dir, words, seed):
     import numpy as np
 
-    from tf_crnn.inference.saved_model import Recognizer
+    from tf_crnn.inference.recognizer import Recognizer
     from tf_crnn.model_files import resolve_saved_model
     from tf_crnn.synth.words import WordSampler
 

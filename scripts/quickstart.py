@@ -73,7 +73,7 @@ def main():
     timings["export_s"] = time.time() - mark
 
     step("4/4 read held-out rendered words and real MJSynth crops")
-    from tf_crnn.inference.saved_model import Recognizer
+    from tf_crnn.inference.recognizer import Recognizer
 
     recognizer = Recognizer(latest_export(serving_dir))
     truth = dict(held_out)

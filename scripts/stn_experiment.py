@@ -77,7 +77,8 @@ def main():
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "stn.json"))
     args = parser.parse_args()
 
-    from tf_crnn.evaluation.saved_model import evaluate
+    from tf_crnn.evaluation.evaluate import evaluate
+    from tf_crnn.inference.runtimes import open_readers
 
     os.makedirs(args.work, exist_ok=True)
     slanted = slant_images(args.heldout, os.path.join(args.work, "slanted"))
@@ -86,7 +87,7 @@ def main():
               "heldout": len(open(upright, encoding="utf-8").readlines())}
     for name, stn in (("plain", False), ("stn", True)):
         export = train(args.data, args.work, name, args.steps, stn)
-        scores = evaluate(export, [slanted, upright], decoders=("greedy",))
+        scores = [result for _, result in evaluate(open_readers([export]), [slanted, upright], decoders=("greedy",))]
         result[name] = {"slanted_word_accuracy": round(scores[0].word_accuracy, 4),
                         "upright_word_accuracy": round(scores[1].word_accuracy, 4)}
     write_result(result, args.output)

@@ -54,8 +54,7 @@ def frame_log_probs(model, images) -> list:
     """Each image's real frames of log-probabilities [frames, classes]."""
     frames = []
     for start in range(0, len(images), BATCH):
-        log_probs, lengths = model.logits(images[start:start + BATCH])
-        log_probs, lengths = log_probs.numpy(), lengths.numpy()
+        log_probs, lengths = model.log_probs(images[start:start + BATCH])
         frames.extend(log_probs[i, :length] for i, length in enumerate(lengths))
     return frames
 
@@ -77,11 +76,11 @@ def main(argv=None):
 
     from tf_crnn.decoding import numpy_ctc
     from tf_crnn.decoding.char_lm import ENGLISH_SAMPLES, CharNgramModel, english_texts
-    from tf_crnn.inference.saved_model import LogitsModel
+    from tf_crnn.inference.saved_model import SavedModelReader
     from tf_crnn.decoding.lm_beam import DEFAULT_BEAM_WIDTH, LanguageModelDecoder
     from tf_crnn.word_metrics import normalize_alnum
 
-    model = LogitsModel(args.saved_model)
+    model = SavedModelReader(args.saved_model)
     charset = "".join(unit for unit in model.alphabet.units if len(unit) == 1)
     pairs = render_validation_words(args.data_dir, args.words, args.seed, charset)
     labels = [normalize_alnum(label) for _, label in pairs]

@@ -108,7 +108,7 @@ def test_chief_and_worker_train_one_model_and_export_it(tiny_shards, tmp_path):
     assert any("lstm" in name for name in reader.get_variable_to_shape_map())
 
     from tf_crnn.model_files import read_metadata
-    from tf_crnn.inference.saved_model import Recognizer
+    from tf_crnn.inference.recognizer import Recognizer
 
     latest = model_dir / "export" / "latest"
     version = max((d for d in os.listdir(latest) if d.isdigit()), key=int)

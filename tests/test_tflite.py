@@ -228,7 +228,7 @@ def test_a_core_of_several_widths_runs_each_image_on_the_narrowest_that_holds_it
     import tensorflow as tf
 
     from tf_crnn.export.portable import FixedWidthInputs
-    from tf_crnn.inference.portable import open_models
+    from tf_crnn.inference.runtimes import RuntimeOptions, open_readers
 
     root, single, single_metadata = converted
     out = tmp_path / "ladder"
@@ -252,7 +252,8 @@ def test_a_core_of_several_widths_runs_each_image_on_the_narrowest_that_holds_it
     for row, frames in enumerate((widths[narrow] + 3) // 4):
         np.testing.assert_allclose(cut["logits"][row, :frames], wide["logits"][row, :frames], atol=1e-4)
 
-    reader, reference = open_models([str(path), str(single / single_metadata["files"]["fp32"])], 1, "tensorflow")
+    reader, reference = open_readers([str(path), str(single / single_metadata["files"]["fp32"])],
+                                     options=RuntimeOptions(threads=1))
     assert reader.label == "TFLite fp32 (64/128 px)"
     encoded = [data for data, _ in samples]
     words = [reader.read([data], "greedy")[0] for data in encoded]

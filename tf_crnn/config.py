@@ -20,7 +20,9 @@ from tf_crnn.precision import cpu_has_bfloat16, resolve_precision  # noqa: F401 
 
 OPTIMIZERS = ("adam", "adadelta", "sgd")
 SCHEDULES = ("constant", "exponential", "cosine")
-DECODERS = ("greedy", "beam")
+# The decoders an export's own graph can run (the `decoder` field); every decoder that reads
+# log-probabilities outside the graph is in tf_crnn/decoding/decoders.py's DECODERS.
+GRAPH_DECODERS = ("greedy", "beam")
 # What training does with a label holding units outside the alphabet: stop the run, skip the
 # example, read them as the unknown token, or drop those units ("can't" -> "cant", "[06]" ->
 # "06": a lower-case alphanumeric recognizer learns real crops' punctuation as nothing).
@@ -339,7 +341,7 @@ def validate(config: Config) -> Config:
     _validate_sources(config)
     choice("optimizer", OPTIMIZERS)
     choice("learning_rate_schedule", SCHEDULES)
-    choice("decoder", DECODERS)
+    choice("decoder", GRAPH_DECODERS)
     choice("unknown_label_policy", UNKNOWN_POLICIES)
     choice("precision", PRECISIONS)
     choice("export_precision", EXPORT_PRECISIONS)

@@ -1,4 +1,4 @@
-"""`python -m tf_crnn.evaluate SAVED_MODEL ANNOTATIONS...`: accuracy of an export on labelled sets.
+"""`python -m tf_crnn.evaluate MODEL ANNOTATIONS...`: accuracy of an export on labelled sets.
 
 For each annotation file (`path<TAB>label` lists such as ../shared/benchmarks/*/labels.tsv,
 other list files, or TFRecord shards) and each decoder (greedy, beam), it reports:
@@ -9,10 +9,19 @@ other list files, or TFRecord shards) and each decoder (greedy, beam), it report
 - normalized edit distance (mean of edit distance / max(len(prediction), len(label)))
   and CER (total edit distance / total label length), both on the protocol's normalized
   strings, so a case-insensitive model is not charged for case;
-- words/s (images through the model and the decoder, one process).
+- words/s (images through the model and the decoder, one process, from the encoded
+  image bytes).
 
-It runs the export's `logits` signature and decodes with TensorFlow's CTC decoders
-itself, so one export gives both greedy and beam results. With `--lexicon FILE` (a word
+MODEL is a SavedModel folder or model base path, a .tflite file (with the tf_crnn.json
+written next to it), a folder written by tf_crnn.tflite_convert (all its models) or an
+.onnx file; `--runtime savedmodel|tflite|onnx` names the runtime where the path does not
+say it. With `--annotations FILES...`, every positional argument is a model and they are
+tabled side by side, with their size on disk (`python -m tf_crnn.portable_evaluate` is
+that form under its older name). Every model reads the per-frame log-probabilities
+(tf_crnn/inference/reader.py: a SavedModel's `logits` signature, decoded with TensorFlow's
+CTC decoders as its own graph; the TFLite and ONNX cores, decoded in numpy), so one export
+gives every decoder's results; the bytes-in TFLite model reads with its in-graph decoder
+only. With `--lexicon FILE` (a word
 list, or `english` for the project's English word list) and/or `--lexicon_labels` (each
 set's own label vocabulary), it adds the paper's lexicon-based decoding
 (tf_crnn/decoding/lexicon.py): the most probable lexicon word within edit distance
@@ -30,21 +39,40 @@ import sys
 
 from tf_crnn.decoding.decoders import DECODERS
 from tf_crnn.errors import DataError, exit_on_user_error
-from tf_crnn.evaluation.saved_model import evaluate
-from tf_crnn.evaluation.scoring import markdown_table, write_outputs
+from tf_crnn.evaluation.evaluate import WordSources, evaluate
+from tf_crnn.evaluation.report import report_text, write_report
+from tf_crnn.inference.runtimes import RUNTIMES, RuntimeOptions, open_readers
 
 
-@exit_on_user_error
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tf_crnn.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("saved_model", help="SavedModel folder, or a model base path with numbered versions")
-    parser.add_argument("annotations", nargs="+", help="path<TAB>label files or .tfrecord shards")
+def parser_for(prog: str, models_form: bool) -> argparse.ArgumentParser:
+    """The command's arguments; `models_form` (tf_crnn.portable_evaluate) takes models only as
+    positional arguments and requires --annotations."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    if models_form:
+        parser.add_argument("models", nargs="+",
+                            help=".tflite/.onnx files, tflite_convert output folders, SavedModel folders or base paths")
+    else:
+        parser.add_argument("paths", nargs="+", metavar="MODEL [ANNOTATIONS]",
+                            help="a model (SavedModel folder or base path, .tflite file or tflite_convert folder, "
+                                 ".onnx file), then path<TAB>label files or .tfrecord shards; with --annotations, "
+                                 "models only")
+    parser.add_argument("--annotations", nargs="+", required=models_form, default=None,
+                        help="path<TAB>label files or .tfrecord shards (then every positional argument is a model)")
+    parser.add_argument("--runtime", choices=tuple(RUNTIMES), default=None,
+                        help="how to run the models (default: from each path: .tflite or a tflite_convert folder, "
+                             ".onnx, else a SavedModel)")
     parser.add_argument("--decoders", default=None,
                         help="comma-separated: greedy, beam, lexicon, lm (default: greedy,beam, plus lexicon and lm "
                              "if a lexicon or a language model is given)")
     parser.add_argument("--beam_width", type=int, default=None, help="default: the export's")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--output_dir", default="evaluation", help="where evaluation.md/.json (and errors.csv) go")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="threads of the TFLite and ONNX runtimes (default: all cores, as TensorFlow)")
+    parser.add_argument("--tflite_runtime", choices=("tensorflow", "ai-edge-litert"), default="tensorflow",
+                        help="interpreter for the TFLite cores (the Flex model always uses TensorFlow's)")
+    report = "portable_evaluation" if models_form else "evaluation"
+    parser.add_argument("--output_dir", default="evaluation",
+                        help=f"where {report}.md/.json (and errors.csv) go")
     parser.add_argument("--lexicon", action="append", default=[], metavar="FILE",
                         help="word list (one a line) for the lexicon decoder; 'english' is the project's English "
                              "word list; may be repeated")
@@ -56,25 +84,47 @@ def main(argv=None):
                         help="text (one word a line) to fit the lm decoder's character language model on; 'english' "
                              "is the built-in English text")
     parser.add_argument("--errors_csv", action="store_true", help="also write every error to errors.csv")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def chosen_decoders(args) -> list:
     with_lexicon = bool(args.lexicon or args.lexicon_labels)
     default = "greedy,beam" + (",lexicon" if with_lexicon else "") + (",lm" if args.language_model else "")
     decoders = [d.strip() for d in (args.decoders or default).split(",") if d.strip()]
     unknown = [d for d in decoders if d not in DECODERS]
     if unknown or not decoders:
         raise DataError(f"--decoders: unknown decoder(s) {', '.join(unknown) or '(none given)'}; "
-                        "use greedy, beam, lexicon and/or lm")
+                        f"use {', '.join(DECODERS)}")
+    return decoders
+
+
+@exit_on_user_error
+def main(argv=None, prog: str = "python -m tf_crnn.evaluate", models_form: bool = False):
+    args = parser_for(prog, models_form).parse_args(argv)
+    if models_form:
+        models, annotations = args.models, args.annotations
+    elif args.annotations is not None:
+        models, annotations = args.paths, args.annotations
+    else:
+        models, annotations = args.paths[:1], args.paths[1:]
+        if not annotations:
+            raise DataError(f"{models[0]}: give the annotation files to read after the model (or --annotations)")
+    decoders = chosen_decoders(args)
     if args.lexicon_distance < 0:
         raise DataError(f"--lexicon_distance must be at least 0, got {args.lexicon_distance}")
-    for path in args.annotations:
+    if args.batch_size < 1 or args.threads < 1:
+        raise DataError("--batch_size and --threads must be at least 1")
+    for path in annotations:
         if not os.path.isfile(path):
             raise DataError(f"annotation file not found: {path}")
-    results = evaluate(args.saved_model, args.annotations, decoders, args.beam_width, args.batch_size,
-                       args.lexicon, args.lexicon_labels, args.lexicon_distance, args.language_model)
-    write_outputs(results, args.output_dir, args.saved_model, args.errors_csv)
-    print(markdown_table(results), end="")
-    print(f"written to {os.path.join(args.output_dir, 'evaluation.md')} and evaluation.json"
-          + (" and errors.csv" if args.errors_csv else ""))
+    sources = WordSources(args.lexicon, args.lexicon_labels, args.lexicon_distance, args.language_model)
+    sources.check(decoders)
+    readers = open_readers(models, args.runtime, RuntimeOptions(args.threads, args.tflite_runtime, args.beam_width))
+    results = evaluate(readers, annotations, decoders, args.batch_size, sources)
+    name = "portable_evaluation" if models_form else "evaluation"
+    written = write_report(readers, results, args.output_dir, name, args.errors_csv)
+    print(report_text(readers, results), end="")
+    print(f"written to {os.path.join(args.output_dir, written[0])} and " + " and ".join(written[1:]))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import sys
 
 from tf_crnn.errors import DataError, exit_on_user_error
 from tf_crnn.inference.files import find_images
-from tf_crnn.inference.saved_model import LanguageModelRecognizer, Recognizer
+from tf_crnn.inference.recognizer import Recognizer
 from tf_crnn.model_files import SHIPPED_MODEL, looks_like_model, resolve_saved_model
 
 
@@ -60,8 +60,7 @@ def main(argv=None):
         raise DataError("no image files found in " + ", ".join(paths))
     shipped = " (the shipped word recognizer)" if os.path.abspath(model) == SHIPPED_MODEL else ""
     print(f"model: {saved_model}{shipped}", file=sys.stderr)
-    recognizer = (LanguageModelRecognizer(saved_model, args.language_model) if args.language_model
-                  else Recognizer(saved_model))
+    recognizer = Recognizer(saved_model, args.language_model)
     rows = list(recognizer.read_files(images, args.batch_size))
     if args.json:
         print(json.dumps([{"path": r.path, "text": r.text, "confidence": r.confidence,

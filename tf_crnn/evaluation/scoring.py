@@ -1,9 +1,8 @@
 """Scores of a set's readings: exact and alphanumeric word accuracy (the benchmarks'
-lexicon-free, case-insensitive protocol), normalized edit distance and CER, words/s; the
-markdown table and the files `python -m tf_crnn.evaluate` writes."""
+lexicon-free, case-insensitive protocol), normalized edit distance and CER, words/s; and
+their markdown table. One scorer for every runtime: tf_crnn/evaluation/evaluate.py hands it
+the words of any reader."""
 
-import csv
-import json
 import os
 from dataclasses import dataclass, field
 from typing import List, Tuple
@@ -69,19 +68,3 @@ def markdown_table(results: List[SetResult]) -> str:
                      f"{r.alnum_word_accuracy:.1%} | "
                      f"{r.normalized_edit_distance:.3f} | {r.cer:.3f} | {r.words_per_second:.0f} |")
     return "\n".join(lines) + "\n"
-
-
-def write_outputs(results: List[SetResult], output_dir: str, saved_model: str, errors_csv: bool) -> None:
-    os.makedirs(output_dir, exist_ok=True)
-    table = markdown_table(results)
-    with open(os.path.join(output_dir, "evaluation.md"), "w", encoding="utf-8") as handle:
-        handle.write(f"Model: `{saved_model}`\n\n{table}")
-    with open(os.path.join(output_dir, "evaluation.json"), "w", encoding="utf-8") as handle:
-        json.dump({"saved_model": saved_model, "results": [r.summary() for r in results]}, handle, indent=2)
-    if errors_csv:
-        with open(os.path.join(output_dir, "errors.csv"), "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["set", "decoder", "path", "truth", "prediction"])
-            for r in results:
-                for source, truth, predicted, _ in r.errors:
-                    writer.writerow([r.name, r.decoder, source, truth, predicted])

@@ -1,6 +1,8 @@
-"""Inference: loaded models that read image bytes.
+"""Inference: loaded models that read image bytes, one protocol for every runtime.
 
-`saved_model` (a serving SavedModel, its words or its per-frame log-probabilities),
-`portable` (TFLite and ONNX cores, and the bytes-in TFLite model), `files` (finding
-images and reading them in batches without losing a good image to a bad one).
+`reader` (the protocol: bytes in, log-probabilities and metadata out, words by any decoder),
+`saved_model` and `portable` (its SavedModel, TFLite, ONNX and bytes-in TFLite readers),
+`runtimes` (the runtimes by name; a model path opened as readers), `recognizer` (image files
+read into words, confidences and units), `files` (finding images and reading them in batches
+without losing a good image to a bad one).
 """

@@ -1,66 +1,20 @@
-"""Portable forms that read image bytes: TFLite cores, ONNX cores and the bytes-in TFLite
-(Flex) model, each behind one `Reader` interface with the SavedModel as the reference.
+"""The portable forms as readers: TFLite cores (one width or several), ONNX cores and the
+bytes-in TFLite (Flex) model.
 
-A core prepares images as in training (tf_crnn/export/portable.py's FixedWidthInputs),
-runs its runtime and decodes in numpy (tf_crnn/decoding/decoders.py, numpy engine); the
-Flex model decodes inside its own graph.
+A core prepares images as in training (tf_crnn/export/portable.py's FixedWidthInputs) and
+runs its runtime to per-frame logits; its words come from tf_crnn/decoding/decoders.py's
+numpy engine, as every reader's (tf_crnn/inference/reader.py). The Flex model decodes
+inside its own graph.
 """
 
 import os
-from dataclasses import dataclass
-from typing import List
 
-from tf_crnn.config import DECODERS
 from tf_crnn.errors import DataError
-from tf_crnn.model_files import METADATA, alphabet_from_metadata, read_onnx_metadata, read_tflite_metadata
+from tf_crnn.inference.reader import Reader
+from tf_crnn.model_files import read_onnx_metadata, read_tflite_metadata
 
 
 FORM_LABELS = {"fp32": "TFLite fp32", "fp16": "TFLite fp16", "int8": "TFLite int8", "flex": "TFLite flex (bytes in)"}
-
-
-def folder_size(path: str) -> int:
-    if os.path.isfile(path):
-        return os.path.getsize(path)
-    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
-
-
-def _tf_decode_errors():
-    import tensorflow as tf
-
-    return (tf.errors.InvalidArgumentError,)
-
-
-@dataclass
-class Reader:
-    """A loaded model: a label for the tables, its file, size and runtime, and how it reads images."""
-
-    label: str
-    path: str
-    size: int
-    runtime: str
-    decoders: tuple  # the decoders it can be evaluated with
-
-    def bad_image_errors(self) -> tuple:
-        """What `read` raises when an image does not decode (anything else is a real failure)."""
-        return _tf_decode_errors()
-
-    def read(self, encoded: List[bytes], decoder: str) -> List[str]:
-        raise NotImplementedError
-
-
-class SavedModelReader(Reader):
-    """The reference: the export's `logits` signature and TensorFlow's decoders (as tf_crnn.evaluate)."""
-
-    def __init__(self, path: str, beam_width: int = None):
-        from tf_crnn.inference.saved_model import LogitsModel
-
-        self.model = LogitsModel(path)
-        self.beam_width = beam_width or self.model.metadata.get("beam_width", 10)
-        super().__init__("SavedModel", self.model.path, folder_size(self.model.path), "TensorFlow", DECODERS)
-
-    def read(self, encoded, decoder):
-        log_probs, lengths = self.model.logits(encoded)
-        return self.model.decode(log_probs, lengths, decoder, self.beam_width)
 
 
 class CoreReader(Reader):
@@ -71,10 +25,8 @@ class CoreReader(Reader):
         from tf_crnn.export.portable import FixedWidthInputs
 
         widths = "/".join(metadata.get("signatures", {str(metadata["width"]): None}))
-        super().__init__(f"{label} ({widths} px)", path, folder_size(path), runtime, DECODERS)
+        super().__init__(f"{label} ({widths} px)", path, runtime, beam_width)
         self.metadata = metadata
-        self.alphabet = alphabet_from_metadata(metadata)
-        self.beam_width = beam_width or metadata.get("beam_width", 10)
         inputs = {} if inputs is None else inputs
         key = (metadata["image_height"], metadata["channels"], metadata["min_image_width"], metadata["width"])
         if key not in inputs:
@@ -82,16 +34,14 @@ class CoreReader(Reader):
         self.prepare = inputs[key]
 
     def logits(self, images, widths):
+        """The runtime's logits [batch, frames, classes] of prepared images."""
         raise NotImplementedError
 
-    def read(self, encoded, decoder):
+    def log_probs(self, encoded):
         from tf_crnn.decoding import numpy_ctc
-        from tf_crnn.decoding.decoders import decode_words
 
         images, widths = self.prepare(encoded)
-        log_probs = numpy_ctc.log_softmax(self.logits(images, widths))
-        return decode_words(decoder, log_probs, numpy_ctc.frame_counts(widths), self.alphabet, self.beam_width,
-                            engine="numpy")
+        return numpy_ctc.log_softmax(self.logits(images, widths)), numpy_ctc.frame_counts(widths)
 
 
 def _interpreter(path: str, threads: int, runtime: str):
@@ -147,6 +97,8 @@ class TFLiteCoreReader(CoreReader):
 
 
 class OnnxCoreReader(CoreReader):
+    """An ONNX core (tf_crnn.onnx_export), its metadata inside the file."""
+
     def __init__(self, path, threads, beam_width=None, inputs=None):
         try:
             import onnxruntime
@@ -166,47 +118,40 @@ class OnnxCoreReader(CoreReader):
 
 
 class FlexReader(Reader):
-    """The bytes-in TFLite model: its own in-graph decoder, as exported."""
+    """The bytes-in TFLite model: its own in-graph decoder, as exported; no log-probabilities."""
 
     def __init__(self, path, metadata, threads):
-        self.decoder = metadata.get("decoder", "greedy")
-        super().__init__(FORM_LABELS["flex"], path, folder_size(path), "TFLite (tensorflow, Flex)",
-                         (f"{self.decoder} (in graph)",))
+        super().__init__(FORM_LABELS["flex"], path, "TFLite (tensorflow, Flex)")
+        self.metadata = metadata
+        self.graph_decoder = metadata.get("decoder", "greedy")
         self.runner = _interpreter(path, threads, "tensorflow").get_signature_runner()
+
+    @property
+    def decoders(self):
+        return (f"{self.graph_decoder} (in graph)",)
 
     def bad_image_errors(self):
         return (RuntimeError,)  # the Flex delegate reports TensorFlow's decode errors so
 
-    def read(self, encoded, decoder):
+    def log_probs(self, encoded):
+        raise NotImplementedError(f"{self.label} gives words only")
+
+    def graph_outputs(self, encoded):
         import numpy as np
 
-        words = self.runner(images=np.array(encoded, dtype=object))["words"]
-        return [word.decode("utf-8") for word in words]
+        return self.runner(images=np.array(encoded, dtype=object))
+
+    def readings(self, encoded, decoder="greedy", lexicon=None, lm_decoder=None):
+        if decoder not in (self.graph_decoder,) + self.decoders:
+            raise ValueError(f"{self.label} reads with {self.decoders[0]} only, not {decoder}")
+        return [(word.decode("utf-8"), None) for word in self.graph_outputs(encoded)["words"]]
 
 
 def tflite_reader(path, threads, runtime, beam_width, inputs):
+    """The reader of one .tflite file, by the form its tf_crnn.json gives it."""
     metadata = read_tflite_metadata(path)
     form = {name: form for form, name in metadata.get("files", {}).items()}.get(os.path.basename(path))
     if form == "flex":
         return FlexReader(path, metadata, threads)
     label = FORM_LABELS.get(form, f"TFLite {os.path.basename(path)}")
     return TFLiteCoreReader(label, path, metadata, threads, runtime, beam_width, inputs)
-
-
-def open_models(paths: List[str], threads: int, runtime: str, beam_width: int = None) -> List[Reader]:
-    """Each path as a reader; a tflite_convert folder gives all the models it lists."""
-    models, inputs = [], {}
-    for path in paths:
-        if not os.path.exists(path):
-            raise DataError(f"model not found: {path}")
-        if os.path.isdir(path) and os.path.isfile(os.path.join(path, METADATA)):
-            files = read_tflite_metadata(os.path.join(path, METADATA)).get("files", {})
-            models.extend(tflite_reader(os.path.join(path, name), threads, runtime, beam_width, inputs)
-                          for name in files.values())
-        elif path.endswith(".tflite"):
-            models.append(tflite_reader(path, threads, runtime, beam_width, inputs))
-        elif path.endswith(".onnx"):
-            models.append(OnnxCoreReader(path, threads, beam_width, inputs))
-        else:
-            models.append(SavedModelReader(path, beam_width))
-    return models
