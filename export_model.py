@@ -1,8 +1,7 @@
-"""Export a trained tf_crnn model dir to a serving SavedModel; see `python export_model.py --help`."""
+"""Export a trained tf_crnn model dir to a serving SavedModel; see `python export_model.py --help`
+(the command `tf-crnn export`: tf_crnn/cli/export.py)."""
 
-import sys
-
-from tf_crnn.export.__main__ import main
+from tf_crnn.cli.export import main
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -57,5 +57,6 @@ setup(
         "onnx": ["tf2onnx==1.17.0", "onnx==1.17.0", "onnxruntime==1.31.1", "numpy>=1.23.5,<2", "protobuf>=4.25.8,<5"],
         "tflite": ["ai-edge-litert==2.3.0"],
     },
-    entry_points={"console_scripts": ["tf-crnn-train=tf_crnn.train:main"]},
+    # One front door, `tf-crnn COMMAND` (tf_crnn/cli/); tf-crnn-train kept from earlier releases.
+    entry_points={"console_scripts": ["tf-crnn=tf_crnn.cli:main", "tf-crnn-train=tf_crnn.cli.train:main"]},
 )

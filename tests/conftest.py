@@ -215,13 +215,14 @@ def run_wide_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_shards(tmp_path_factory):
     """Train/val shards of TINY_WORDS rendered 240 times (made once per run)."""
+    from tf_crnn.cli import convert as convert_cli
     from tf_crnn.data import convert
 
     root = run_wide_folder(tmp_path_factory, "tiny")
     with made_once(root) as must_make:
         if must_make:
             list_file = write_list_dataset(str(root / "images"), TINY_WORDS, 240)
-            args = convert.parse_args([list_file, "--output_dir", str(root / "shards"), "--prefix", "tiny",
+            args = convert_cli.parse_args([list_file, "--output_dir", str(root / "shards"), "--prefix", "tiny",
                                        "--examples_per_shard", "64", "--val_ratio", "0.2", "--workers", "1"])
             convert.convert(args)
     return root

@@ -11,6 +11,7 @@ import time
 
 
 from conftest import REPO, assert_clean_error, render_text, run_module
+from tf_crnn.cli import convert as convert_cli
 from tf_crnn.data import convert, schema
 from tf_crnn.data.formats.csv_file import read_csv_file
 from tf_crnn.data.formats.detect import detect_format
@@ -137,7 +138,7 @@ def _corrupt_icdar_set(tmp_path):
 
 def test_corrupt_images_are_skipped_and_listed_with_file_and_line(tmp_path):
     gt = _corrupt_icdar_set(tmp_path)
-    report = convert.convert(convert.parse_args([str(gt), "--output_dir", str(tmp_path / "out"), "--workers", "2",
+    report = convert.convert(convert_cli.parse_args([str(gt), "--output_dir", str(tmp_path / "out"), "--workers", "2",
                                                  "--examples_per_shard", "2"]))
     assert report["written_total"] == 2 and report["skipped_total"] == 5
     assert report["skipped_by_reason"] == {"empty file": 1, "does not decode": 1, "not an image": 1,
@@ -212,8 +213,9 @@ def test_planning_keeps_arrays_not_samples_and_never_loads_tensorflow(tmp_path):
         handle.writelines(f"./{i // 1000}/{i % 7}/{i}_Word{i % 97}_{i}.jpg {i}\n" for i in range(100_000))
     code = f"""
 import sys, tracemalloc
+from tf_crnn.cli import convert as convert_cli
 from tf_crnn.data import convert
-args = convert.parse_args([{str(annotation)!r}, "--output_dir", {str(tmp_path / "out")!r}, "--val_ratio", "0.1"])
+args = convert_cli.parse_args([{str(annotation)!r}, "--output_dir", {str(tmp_path / "out")!r}, "--val_ratio", "0.1"])
 readers = convert.open_readers(args, {str(tmp_path)!r})
 tracemalloc.start()
 plan = convert.make_plan(readers, args, None)
@@ -240,13 +242,13 @@ def test_labels_too_long_for_their_image_are_counted_for_the_model_size(tmp_path
     listing = tmp_path / "list.txt"
     listing.write_text("crops/narrow_repeats.png aabbccdd\ncrops/narrow_plain.png abcdefgh\n"
                        "crops/wide_repeats.png aabbccdd\n", encoding="utf-8")
-    report = convert.convert(convert.parse_args([str(listing), "--output_dir", str(tmp_path / "out"), "--workers", "1"]))
+    report = convert.convert(convert_cli.parse_args([str(listing), "--output_dir", str(tmp_path / "out"), "--workers", "1"]))
     too_long = report["labels_too_long_for_their_image"]
     assert too_long["count"] == 1 and report["written_total"] == 3
     assert too_long["examples"] == [{"image": str(folder / "narrow_repeats.png"), "label": "aabbccdd", "frames": 10,
                                      "frames_needed": 12}]
     assert "labels too long for their image: 1" in capsys.readouterr().out
     # A model twice as high sees every crop twice as wide: nothing is too long for it.
-    again = convert.convert(convert.parse_args([str(listing), "--output_dir", str(tmp_path / "out64"), "--workers",
+    again = convert.convert(convert_cli.parse_args([str(listing), "--output_dir", str(tmp_path / "out64"), "--workers",
                                                 "1", "--image_height", "64"]))
     assert again["labels_too_long_for_their_image"]["count"] == 0

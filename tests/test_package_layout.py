@@ -21,13 +21,14 @@ LAYERS = [
     ("decoding", ["tf_crnn.decoding"]),
     ("model", ["tf_crnn.model"]),
     ("export", ["tf_crnn.export"]),
-    ("inference", ["tf_crnn.inference"]),
+    ("training", ["tf_crnn.training"]),
+    ("inference", ["tf_crnn.inference", "tf_crnn.serving_client"]),
     ("evaluation", ["tf_crnn.evaluation"]),
 ]
-# Commands that people type: the top, over everything. Commands inside a subpackage
-# (data.convert, synth.generate, export.__main__) keep to their package's layer.
-COMMANDS = ["tf_crnn.train", "tf_crnn.predict", "tf_crnn.evaluate", "tf_crnn.portable_evaluate",
-            "tf_crnn.serving_client", "tf_crnn.tflite_convert", "tf_crnn.onnx_export"]
+# Commands that people type: the top, over everything. They live in tf_crnn.cli; the
+# modules below are the names earlier releases gave some of them, forwarding there.
+COMMANDS = ["tf_crnn.cli", "tf_crnn.train", "tf_crnn.predict", "tf_crnn.evaluate", "tf_crnn.portable_evaluate",
+            "tf_crnn.tflite_convert", "tf_crnn.onnx_export"]
 
 
 def package_modules() -> dict:
@@ -42,11 +43,24 @@ def package_modules() -> dict:
     return modules
 
 
+def _program_entry(node) -> bool:
+    """`if __name__ == "__main__":`: what runs only when the file is the program (`python -m
+    tf_crnn.data.convert` forwarding to its command in tf_crnn.cli), never on import."""
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators))
+
+
 def imports_of(name: str, path: str, modules: dict) -> set:
-    """The tf_crnn modules `name` imports, anywhere in its file."""
+    """The tf_crnn modules `name` imports, anywhere in its file but its program entry; a
+    `__main__` module is all program entry."""
     package = name if path.endswith("__init__.py") else name.rsplit(".", 1)[0]
+    if name.endswith(".__main__"):
+        return set()
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    tree.body = [node for node in tree.body if not _program_entry(node)]
     found = set()
-    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -65,7 +79,7 @@ def import_graph() -> dict:
 
 
 def layer_of(name: str) -> int:
-    if name in COMMANDS:
+    if name in COMMANDS or name.startswith("tf_crnn.cli."):
         return len(LAYERS)
     for index, (_, members) in enumerate(LAYERS):
         if name in members or any(name.startswith(member + ".") for member in members if member != "tf_crnn"):

@@ -8,7 +8,7 @@ import sys
 import tensorflow as tf
 
 from conftest import REPO, kill_9_once_saved, tiny_model_fields, write_config
-from tf_crnn.train import evaluated_steps
+from tf_crnn.training import evaluated_steps
 
 
 def test_kill_9_then_same_command_resumes_from_last_checkpoint(tiny_shards, tmp_path):

@@ -17,10 +17,11 @@ WORDS_B = ["Moon", "FISH", "zoo", "bird"]  # upper case: read only where the sou
 
 
 def _shards(root, prefix, words, count, seed):
+    from tf_crnn.cli import convert as convert_cli
     from tf_crnn.data import convert
 
     list_file = write_list_dataset(str(root / prefix / "images"), words, count, seed=seed)
-    convert.convert(convert.parse_args([list_file, "--output_dir", str(root / "shards"), "--prefix", prefix,
+    convert.convert(convert_cli.parse_args([list_file, "--output_dir", str(root / "shards"), "--prefix", prefix,
                                         "--val_ratio", "0.25", "--workers", "1", "--examples_per_shard", "40"]))
     return str(root / "shards" / f"{prefix}-train-*.tfrecord"), str(root / "shards" / f"{prefix}-val-*.tfrecord")
 
@@ -55,7 +56,7 @@ def _load(root, fields):
 
 def _training_batches(config, count):
     from tf_crnn.data.input import make_input_fn
-    from tf_crnn.train import expanded_sources
+    from tf_crnn.training import expanded_sources
 
     sources = [(source, files) for source, files, _ in expanded_sources(config, "train")]
     return list(make_input_fn(config, sources, training=True)().take(count).as_numpy_iterator())

@@ -31,6 +31,7 @@ def _slanted(word, rng):
 
 
 def test_model_with_transformer_learns_rotated_and_skewed_words(tmp_path):
+    from tf_crnn.cli import convert as convert_cli
     from tf_crnn.data import convert
 
     rng = random.Random(3)
@@ -42,7 +43,7 @@ def test_model_with_transformer_learns_rotated_and_skewed_words(tmp_path):
         _slanted(word, rng).save(images / f"s{index}.png")
         lines.append(f"s{index}.png {word}\n")
     (images / "list.txt").write_text("".join(lines), encoding="utf-8")
-    convert.convert(convert.parse_args([str(images / "list.txt"), "--output_dir", str(tmp_path / "shards"),
+    convert.convert(convert_cli.parse_args([str(images / "list.txt"), "--output_dir", str(tmp_path / "shards"),
                                         "--prefix", "tiny", "--val_ratio", "0.2", "--workers", "1"]))
     # At the tiny model's 0.003 the transformer learned on AVX-512 but not with oneDNN capped
     # at AVX2 (46 of 240 read; 2026-12-04). At 0.002 and 300 steps it read 220 of 240

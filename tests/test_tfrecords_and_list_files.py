@@ -8,6 +8,7 @@ import os
 import pytest
 
 from conftest import LOWER_ALNUM, TINY_WORDS, assert_clean_error, render_text, run_module, write_list_dataset
+from tf_crnn.cli import convert as convert_cli
 from tf_crnn.data import convert, schema
 from tf_crnn.data.formats.list_file import read_list_file, split_line
 from tf_crnn.data.writer import shard_pattern, write_shard
@@ -69,7 +70,7 @@ def test_list_reader_reports_line_numbers(tmp_path):
 
 
 def _convert(list_file, out, *extra):
-    return convert.convert(convert.parse_args([str(list_file), "--output_dir", str(out), "--prefix", "set",
+    return convert.convert(convert_cli.parse_args([str(list_file), "--output_dir", str(out), "--prefix", "set",
                                                "--workers", "2", *map(str, extra)]))
 
 
@@ -152,7 +153,7 @@ def test_a_full_disk_at_the_report_publishes_nothing_and_the_next_run_resumes(tm
 
     list_file = write_list_dataset(str(tmp_path / "images"), TINY_WORDS, 30)
     out = tmp_path / "out"
-    args = convert.parse_args([list_file, "--output_dir", str(out), "--prefix", "set", "--workers", "1"])
+    args = convert_cli.parse_args([list_file, "--output_dir", str(out), "--prefix", "set", "--workers", "1"])
     convert.convert(args)
     before = {path: open(path, "rb").read() for path in glob.glob(str(out / "set*"))}
     assert any(path.endswith("set-report.json") for path in before)
@@ -168,12 +169,12 @@ def test_a_full_disk_at_the_report_publishes_nothing_and_the_next_run_resumes(tm
     monkeypatch.setattr(builtins, "open", full_disk_for_the_report)
     with pytest.raises(DataError, match="cannot write .*set-report.json: No space left on device; nothing was "
                                         "published"):
-        convert.convert(convert.parse_args([more, "--output_dir", str(out), "--prefix", "set", "--workers", "1"]))
+        convert.convert(convert_cli.parse_args([more, "--output_dir", str(out), "--prefix", "set", "--workers", "1"]))
     monkeypatch.setattr(builtins, "open", real_open)
     # The earlier set and its report, byte for byte; no draft left; the new shards wait in staging.
     assert {path: open(path, "rb").read() for path in glob.glob(str(out / "set*"))} == before
     assert not glob.glob(str(out / "*.tmp"))
     assert glob.glob(str(out / ".staging-set" / "set-*.tfrecord"))
-    report = convert.convert(convert.parse_args([more, "--output_dir", str(out), "--prefix", "set", "--workers", "1"]))
+    report = convert.convert(convert_cli.parse_args([more, "--output_dir", str(out), "--prefix", "set", "--workers", "1"]))
     assert report["written"]["train"] == 50
     assert not os.path.exists(out / ".staging-set")

@@ -20,12 +20,19 @@ def test_bad_flag_value_is_named(tiny_shards, tmp_path):
     assert_clean_error(result, "field 'batch_size' must be greater than 0")
 
 
-def test_verbosity_debug_is_absl_info_level():
-    from tf_crnn.train import named_verbosity
+def test_verbosity_takes_names_and_the_numbers_of_earlier_releases():
+    import pytest
 
-    assert named_verbosity(["train", "p.json", "--verbosity", "debug"]) == ["train", "p.json", "--verbosity=0"]
-    assert named_verbosity(["train", "--verbosity=info", "p.json"]) == ["train", "--verbosity=0", "p.json"]
-    assert named_verbosity(["train", "-v", "1", "p.json"]) == ["train", "-v", "1", "p.json"]
+    from tf_crnn.cli.train import parse_args
+
+    def loud(*flags):
+        return parse_args(["p.json", *flags], "tf-crnn train").verbosity
+
+    assert loud("--verbosity", "debug") and loud("--verbosity=info") and loud("-v", "1") and loud("--verbosity=0")
+    assert not loud() and not loud("--verbosity", "warning") and not loud("--verbosity=-1")
+    with pytest.raises(SystemExit):
+        parse_args(["p.json", "--verbosity", "loud"], "tf-crnn train")
+    assert isinstance(parse_args(["p.json", "--train_steps", "5"], "x").train_steps, int)
 
 
 def test_stop_at_reads_times_and_durations_and_refuses_the_rest():
@@ -34,7 +41,7 @@ def test_stop_at_reads_times_and_durations_and_refuses_the_rest():
     import pytest
 
     from tf_crnn.errors import ConfigError
-    from tf_crnn.train import parse_stop_at
+    from tf_crnn.cli.train import parse_stop_at
 
     now = datetime.datetime(2026, 12, 7, 10, 30)
     assert parse_stop_at("90m", now) == datetime.datetime(2026, 12, 7, 12, 0)

@@ -1,30 +1,6 @@
-"""`python -m tf_crnn.onnx_export MODEL_DIR --output FILE.onnx`: the CRNN core as an ONNX model
-(what the file holds: tf_crnn/export/onnx.py)."""
+"""`python -m tf_crnn.onnx_export`: the command `tf-crnn onnx-export` (tf_crnn/cli/onnx_export.py)."""
 
-import argparse
-import os
-import sys
-
-from tf_crnn.errors import ConfigError, exit_on_user_error
-from tf_crnn.export.onnx import DEFAULT_OPSET, export_onnx
-
-
-@exit_on_user_error
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tf_crnn.onnx_export",
-                                     description="Export a trained model dir's image-to-logits core to ONNX.")
-    parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
-    parser.add_argument("--output", required=True, help="the .onnx file to write")
-    parser.add_argument("--width", type=int, default=128,
-                        help="the core's fixed image width in pixels, a multiple of 4 (default 128)")
-    parser.add_argument("--checkpoint", default=None, help="checkpoint prefix (default: the latest)")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
-    args = parser.parse_args(argv)
-    if not args.output.endswith(".onnx"):
-        raise ConfigError(f"--output {args.output}: give a file name ending in .onnx")
-    path = export_onnx(args.model_dir, args.output, args.width, args.checkpoint, args.opset)
-    print(f"{os.path.getsize(path)} bytes\t{path}")
-
+from tf_crnn.cli.onnx_export import main
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

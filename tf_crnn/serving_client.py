@@ -1,7 +1,9 @@
 """Clients for a tf_crnn model in TF Serving: REST and gRPC requests in, words out.
 
-    python -m tf_crnn.serving_client --rest http://localhost:8501/v1/models/crnn:predict IMAGES...
-    python -m tf_crnn.serving_client --grpc localhost:8500 --model_name crnn IMAGES...
+    tf-crnn serving-client --rest http://localhost:8501/v1/models/crnn:predict IMAGES...
+    tf-crnn serving-client --grpc localhost:8500 --model_name crnn IMAGES...
+
+(the command: tf_crnn/cli/serving_client.py; `python -m tf_crnn.serving_client` too).
 
 Both send the encoded image files as they are (PNG, JPEG, GIF, BMP) to the export's
 `serving_default` signature, which decodes and resizes them inside the graph. The REST
@@ -15,12 +17,11 @@ The REST client needs only the standard library. The gRPC client needs
 which brings the protos and the stub; grpcio and TensorFlow come with tf_crnn.
 
 One image that does not decode makes TF Serving refuse the whole request (HTTP 400 or
-INVALID_ARGUMENT); the command line then retries that batch one image at a time, so
+INVALID_ARGUMENT); `read_batches` then retries that batch one image at a time, so
 only that image is reported and the others are still read, as `python -m tf_crnn.predict`
 does.
 """
 
-import argparse
 import base64
 import json
 import sys
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from tf_crnn.data.images import BadImage, read_checked_image
-from tf_crnn.errors import DataError, UserError, exit_on_user_error
+from tf_crnn.errors import UserError
 
 SIGNATURE = "serving_default"
 INPUT = "images"
@@ -142,7 +143,7 @@ def rest_predict(url: str, images: List[bytes], timeout: float = 30.0,
 
 # ---------------------------------------------------------------- gRPC
 
-def _serving_apis():
+def serving_apis():
     try:
         from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
     except ImportError:
@@ -153,7 +154,7 @@ def _serving_apis():
 def predict_request(images: List[bytes], model_name: str, signature_name: str = SIGNATURE,
                     version: Optional[int] = None):
     """A PredictRequest whose `images` input is a DT_STRING tensor [batch] of encoded images."""
-    predict_pb2, _ = _serving_apis()
+    predict_pb2, _ = serving_apis()
     from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 
     request = predict_pb2.PredictRequest()
@@ -197,7 +198,7 @@ def send_grpc(target: str, request, timeout: float = 30.0):
     """Sends a PredictRequest to TF Serving's gRPC port (`host:port`); returns the PredictResponse."""
     import grpc
 
-    _, prediction_service_pb2_grpc = _serving_apis()
+    _, prediction_service_pb2_grpc = serving_apis()
     with grpc.insecure_channel(target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         try:
@@ -260,61 +261,7 @@ def read_batches(predict, paths: List[str], batch_size: int):
         yield from (rows[path] for path in chunk)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tf_crnn.serving_client",
-                                     description="Read images with a tf_crnn model served by TF Serving.")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--rest", metavar="URL", help="predict URL, e.g. http://localhost:8501/v1/models/crnn:predict")
-    where.add_argument("--grpc", metavar="HOST:PORT", help="gRPC address, e.g. localhost:8500")
-    parser.add_argument("--model_name", default=None, help="model name for --grpc (TF Serving's --model_name)")
-    parser.add_argument("--model_version", type=int, default=None, help="for --grpc (default: the newest)")
-    parser.add_argument("--signature_name", default=SIGNATURE)
-    parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
-    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    parser.add_argument("paths", nargs="+", help="image files or folders")
-    return run(parser.parse_args(argv))
-
-
-@exit_on_user_error
-def run(args):
-    from tf_crnn.inference.files import find_images
-
-    if args.rest and not args.rest.startswith(("http://", "https://")):
-        raise UserError(f"--rest takes a URL starting with http:// or https://, got {args.rest!r}")
-    if args.grpc and not args.model_name:
-        raise UserError("--grpc needs --model_name (the name TF Serving serves the model under)")
-    if args.batch_size < 1:
-        raise UserError(f"--batch_size must be 1 or more, got {args.batch_size}")
-    images = find_images(args.paths)
-    if not images:
-        raise DataError("no image files found in " + ", ".join(args.paths))
-    if args.rest:
-        def predict(batch):
-            return rest_predict(args.rest, batch, args.timeout, args.signature_name)
-    else:
-        _serving_apis()  # fail before reading any image when the package is missing
-
-        def predict(batch):
-            return grpc_predict(args.grpc, args.model_name, batch, args.timeout, args.signature_name,
-                                args.model_version)
-
-    rows = list(read_batches(predict, images, args.batch_size))
-    if args.json:
-        # The keys of `python -m tf_crnn.predict --json`, plus the beams.
-        print(json.dumps([{"path": path, "text": reading.word, "confidence": reading.confidence,
-                           "top_words": reading.top_words, "top_scores": reading.top_scores,
-                           **({"chars": reading.chars} if reading.chars is not None else {})}
-                          if reading else {"path": path, "text": None, "confidence": None, "error": error}
-                          for path, reading, error in rows], ensure_ascii=False, indent=2))
-    else:
-        for path, reading, error in rows:
-            print(f"{path}\tERROR: {error}" if error else f"{path}\t{reading.word}\t{reading.confidence:.3f}")
-    failed = sum(1 for row in rows if row[2])
-    if failed:
-        print(f"{failed} image(s) could not be read", file=sys.stderr)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from tf_crnn.cli.serving_client import main
+
+    sys.exit(main())

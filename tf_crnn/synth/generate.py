@@ -1,6 +1,7 @@
-"""Generates a synthetic word data set as TFRecord shards: `python -m tf_crnn.synth.generate`.
+"""Generates a synthetic word data set as TFRecord shards: the library under
+`tf-crnn generate` and `python -m tf_crnn.synth.generate` (its command line: tf_crnn/cli/generate.py).
 
-    python -m tf_crnn.synth.generate --output_dir data/synth --count 100000 --val_count 2000
+    tf-crnn generate --output_dir data/synth --count 100000 --val_count 2000
 
 writes `synth-train-*-of-*.tfrecord` and `synth-val-*-of-*.tfrecord` in the project's
 schema. Each shard is rendered by a worker process from its own seed, made of
@@ -19,7 +20,6 @@ Nothing here loads TensorFlow: the shards are written by tf_crnn/data/tfrecord.p
 the worker processes, which import this module too, only render.
 """
 
-import argparse
 import functools
 import io
 import json
@@ -34,10 +34,10 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tf_crnn.alphabet import Alphabet
-from tf_crnn.errors import ConfigError, UserError, exit_on_user_error
+from tf_crnn.errors import ConfigError
 from tf_crnn.synth.fonts import covers, survey_fonts
 from tf_crnn.synth.render import render_word
-from tf_crnn.synth.words import CASES, WordSampler, read_word_list
+from tf_crnn.synth.words import WordSampler, read_word_list
 
 DEFAULT_CHARSET = "0123456789abcdefghijklmnopqrstuvwxyz"
 FORMATS = ("jpeg", "png")
@@ -373,62 +373,7 @@ def read_charset(value: str) -> str:
     return "".join(units)
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    """An argument parser whose errors are `UserError`s: one `error: ...` line, exit 2."""
-
-    def error(self, message):
-        raise UserError(message)
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = _ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output_dir", required=True, help="where the shards go")
-    parser.add_argument("--prefix", default="synth", help="shard names: PREFIX-train-*, PREFIX-val-*")
-    parser.add_argument("--count", type=int, default=100000, help="training images")
-    parser.add_argument("--val_count", type=int, default=2000, help="validation images (separate seed stream)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--charset", help="the characters of the labels, or an alphabet file (one unit a line); default: "
-        f"{DEFAULT_CHARSET}, or the characters of --words"
-    )
-    parser.add_argument("--words", dest="words_file", metavar="FILE",
-                        help="a word list to draw instead of English words: one word or phrase a line, UTF-8")
-    parser.add_argument("--fonts", nargs="+", metavar="DIR_OR_FILE",
-                        help="font files or folders to draw with instead of the system fonts")
-    parser.add_argument("--case", help=f"label case: {' or '.join(CASES)} (default: lower; as_written with --words)")
-    parser.add_argument("--min_length", type=int, default=1, help="shortest label, in units (characters)")
-    parser.add_argument("--max_length", type=int, default=20, help="longest label, in units (characters)")
-    parser.add_argument("--examples_per_shard", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="rendering processes")
-    parser.add_argument("--format", dest="image_format", default="jpeg", help=f"image encoding: {' or '.join(FORMATS)}")
-    parser.add_argument("--color", action="store_true", help="RGB images (default: grey)")
-    parser.add_argument("--images_dir", help="also write the validation images as files with a labels.tsv")
-    return parser.parse_args(argv)
-
-
-@exit_on_user_error
-def main(argv=None):
-    args = parse_args(argv)
-    summary = generate(
-        args.output_dir,
-        prefix=args.prefix,
-        count=args.count,
-        val_count=args.val_count,
-        seed=args.seed,
-        charset=read_charset(args.charset) if args.charset else None,
-        case=args.case,
-        min_length=args.min_length,
-        max_length=args.max_length,
-        examples_per_shard=args.examples_per_shard,
-        workers=args.workers,
-        image_format=args.image_format,
-        color=args.color,
-        images_dir=args.images_dir,
-        words_file=args.words_file,
-        fonts=args.fonts,
-    )
-    print(summary_line(summary))
-
-
 if __name__ == "__main__":
+    from tf_crnn.cli.generate import main
+
     main()
