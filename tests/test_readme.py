@@ -70,7 +70,8 @@ def test_readme_shows_the_main_commands():
     programs = {_target(shlex.split(c))[1] for c in COMMANDS}
     for expected in ("tf_crnn.train", "tf_crnn.data.convert", "export_model.py", "tf_crnn.predict",
                      "tf_crnn.evaluate", "tf_crnn.data.make_alphabet", "hlp/numbers_mnist_generator.py",
-                     "hlp/csv_path_convertor.py", "tf_crnn.synth.generate"):
+                     "hlp/csv_path_convertor.py", "tf_crnn.synth.generate", "tf-crnn train", "tf-crnn convert",
+                     "tf-crnn export", "tf-crnn predict", "tf-crnn evaluate"):
         assert expected in programs, expected
 
 
@@ -79,8 +80,8 @@ def _flags_by_program():
     programs = {}
     for command in COMMANDS:
         words = shlex.split(command)
-        if words[1] == "-m" and words[2] == "pip":
-            continue
+        if words[1] == "-m" and words[2] == "pip" or words[0] == "tf-crnn" and words[1].isupper():
+            continue  # pip; `tf-crnn COMMAND` written as a pattern
         argv, name = _target(words)
         flags = {word.strip("[]").split("=", 1)[0] for word in words[2:] if word.strip("[]").startswith("--")}
         programs.setdefault(name, (argv, set()))[1].update(flags)

@@ -1,6 +1,6 @@
 """`python -m tf_crnn.portable_evaluate MODELS... --annotations FILES...`: the portable forms next to the SavedModel.
 
-The older name of `python -m tf_crnn.evaluate MODELS... --annotations FILES...`, kept for
+The older name of `tf-crnn evaluate MODELS... --annotations FILES...` (tf_crnn/cli/evaluate.py), kept for
 the scripts and pages that use it: the same command, with its arguments, writing
 portable_evaluation.md/.json instead of evaluation.md/.json. MODELS may be .tflite files
 (with the tf_crnn.json written next to them), a folder written by tf_crnn.tflite_convert
@@ -12,7 +12,7 @@ portable_evaluation.md/.json instead of evaluation.md/.json. MODELS may be .tfli
 
 import sys
 
-from tf_crnn import evaluate
+from tf_crnn.cli import evaluate
 
 
 def main(argv=None):
