@@ -31,12 +31,13 @@ from common import REPO, train_for_minutes
 
 sys.path.insert(0, REPO)
 
+from tf_crnn.config import ARCHITECTURE_FIELDS  # noqa: E402
 from tf_crnn.model_files import read_metadata, resolve_saved_model  # noqa: E402
 
 RESULTS = os.path.join(REPO, "benchmarks", "results")
 RUN = os.path.join(RESULTS, "fine_tune_runs")
-ARCHITECTURE = ("image_height", "channels", "backbone", "width_multiplier", "conv_channels", "lstm_units",
-                "spatial_transformer")
+# The network's fields (the alphabet comes from its own file here); an export records its backbone's.
+ARCHITECTURE = tuple(field for field in ARCHITECTURE_FIELDS if field != "alphabet")
 
 
 def make_data(count: int) -> str:
@@ -105,7 +106,7 @@ def main():
         "from scratch": dict(common, learning_rate=1e-3, alphabet_file=os.path.join(REPO, "data", "alphabets",
                                                                                     "lower_alnum.txt"),
                              lowercase_labels=shipped["lowercase_labels"],
-                             **{field: shipped[field] for field in ARCHITECTURE}),
+                             **{field: shipped[field] for field in ARCHITECTURE if field in shipped}),
     }
     for name, fields in plans.items():
         config, model_dir = write_config(name.split()[0].replace("-", "_"), shards, fields)

@@ -36,6 +36,7 @@ from common import run, step  # the scripts folder is sys.path[0]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from tf_crnn.config import ARCHITECTURE_FIELDS  # noqa: E402
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
 from tf_crnn.model_files import install_export, read_metadata, resolve_saved_model  # noqa: E402
 
@@ -46,8 +47,9 @@ SHIPPED_CASED = os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words_cased")
 MAX_LENGTH = 24
 CASE_SENSITIVE_SETS = ("IIIT5K/labels_cs_jyouhou.tsv", "SVT/labels_cs_jyouhou.tsv")
 USUAL_SETS = ("IIIT5K/labels.tsv", "SVT/labels.tsv", "IC13/labels.tsv")
-ARCHITECTURE = ("image_height", "channels", "min_image_width", "max_image_width", "backbone", "width_multiplier",
-                "conv_channels", "lstm_units", "spatial_transformer")
+# The network's fields and its input widths (the alphabet comes from its own file here).
+ARCHITECTURE = tuple(field for field in ARCHITECTURE_FIELDS if field != "alphabet") + ("min_image_width",
+                                                                                       "max_image_width")
 
 
 def write_phrases(path: str, count: int = 50000) -> None:
@@ -135,7 +137,7 @@ def main():
     render(args.words, args.phrases)
     shipped = read_metadata(resolve_saved_model("crnn_words"))
     plans = {"fine_tuned": {"init_from": "crnn_words", "learning_rate": 5e-4},
-             "from_scratch": {"learning_rate": 1e-3, **{key: shipped[key] for key in ARCHITECTURE}}}
+             "from_scratch": {"learning_rate": 1e-3, **{key: shipped[key] for key in ARCHITECTURE if key in shipped}}}
     summary = {"steps": args.steps, "render_min": round((time.time() - started) / 60, 1), "runs": {}}
     for number, (name, fields) in enumerate(plans.items(), start=2):
         step(f"{number}/3 train {name.replace('_', ' ')} ({args.steps:,} steps of 64)")

@@ -11,10 +11,12 @@ precision or with other decoder settings, or converted for another runtime.
 import os
 import tempfile
 
-# Fields of the export's metadata that are config fields: the export's own values win.
-METADATA_FIELDS = ("alphabet", "image_height", "channels", "min_image_width", "max_image_width", "decoder",
-                   "beam_width", "top_paths", "backbone", "width_multiplier", "conv_channels", "lstm_units",
-                   "spatial_transformer", "lowercase_labels")
+from tf_crnn.config import ARCHITECTURE_FIELDS
+
+# Fields of the export's metadata that are config fields: the export's own values win. The
+# network's (its backbone's own fields included), its input widths, decoder and label case.
+METADATA_FIELDS = ARCHITECTURE_FIELDS + ("min_image_width", "max_image_width", "decoder", "beam_width", "top_paths",
+                                         "lowercase_labels")
 # Fields that name files of a training run, which an export does not need.
 RUN_FILES = ("train_files", "eval_files", "train_sources", "eval_sources", "model_dir", "alphabet_file")
 
