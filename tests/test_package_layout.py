@@ -13,9 +13,9 @@ PACKAGE = os.path.join(REPO, "tf_crnn")
 
 # Lowest first; a module may import from its own layer and the layers below it.
 LAYERS = [
-    ("core", ["tf_crnn", "tf_crnn.errors", "tf_crnn.text_files", "tf_crnn.word_metrics", "tf_crnn.cache", "tf_crnn.alphabet",
-              "tf_crnn.backbone_table", "tf_crnn.config", "tf_crnn.precision", "tf_crnn.kernels",
-              "tf_crnn.model_files"]),
+    ("core", ["tf_crnn", "tf_crnn.errors", "tf_crnn.atomic_files", "tf_crnn.text_files", "tf_crnn.word_metrics",
+              "tf_crnn.cache", "tf_crnn.alphabet", "tf_crnn.backbone_table", "tf_crnn.config", "tf_crnn.precision",
+              "tf_crnn.kernels", "tf_crnn.model_files"]),
     ("data", ["tf_crnn.data"]),
     ("synth", ["tf_crnn.synth"]),
     ("decoding", ["tf_crnn.decoding"]),

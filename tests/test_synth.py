@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tf_crnn.cli.generate import main
 from tf_crnn.data.schema import read_examples
 from tf_crnn.errors import ConfigError, DataError
 from tf_crnn.synth.fonts import covers, find_fonts, survey_fonts
-from tf_crnn.cli.generate import main
 from tf_crnn.synth.generate import generate, read_charset
 from tf_crnn.synth.render import render_word
 from tf_crnn.synth.words import WordSampler, dictionary_words, read_word_list

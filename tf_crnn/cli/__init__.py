@@ -10,15 +10,26 @@ command; they only forward here.
     tf-crnn COMMAND --help       one command's arguments
 """
 
+import argparse
 import importlib
 import sys
 from typing import NamedTuple
+
+from tf_crnn.errors import ConfigError
 
 
 class Command(NamedTuple):
     module: str  # under tf_crnn.cli, with a main(argv, prog)
     summary: str
     first_name: str  # how earlier releases ran it, still working
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `error: ...` line and exit status 2, as every other
+    user error of the project (tf_crnn.errors), instead of the usage text before it."""
+
+    def error(self, message):
+        raise ConfigError(message)
 
 
 # In the order of the data flow: data in, training, export, reading.

@@ -6,21 +6,15 @@ import argparse
 import os
 from typing import Optional, Sequence
 
+from tf_crnn.atomic_files import write_atomically
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.data.absolute_paths import (DEFAULT_SUFFIX, check_inputs, convert_file, output_path_for, parse_delimiter,
-                                         plural, report_missing, report_summary, write_atomically)
+                                         plural, report_missing, report_summary)
 from tf_crnn.errors import ConfigError, DataError, exit_on_user_error
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    """Turns argparse's usage-and-error output into one `error: ...` line and exit 2."""
-
-    def error(self, message):
-        raise ConfigError(message)
-
-
-
 def build_parser(prog: str = "python hlp/csv_path_convertor.py") -> argparse.ArgumentParser:
-    parser = _ArgumentParser(
+    parser = ArgumentParser(
         prog=prog,
         description="Make the image paths (first field) of CSV / list files absolute; "
         "writes NAME_abs.EXT beside each input or into --output_dir."

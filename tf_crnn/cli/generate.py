@@ -4,20 +4,14 @@ render synthetic word images into sharded TFRecords (how: tf_crnn/synth/generate
 import argparse
 import os
 
-from tf_crnn.errors import UserError, exit_on_user_error
+from tf_crnn.cli import ArgumentParser
+from tf_crnn.errors import exit_on_user_error
 from tf_crnn.synth.generate import DEFAULT_CHARSET, FORMATS, generate, read_charset, summary_line
 from tf_crnn.synth.words import CASES
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    """An argument parser whose errors are `UserError`s: one `error: ...` line, exit 2."""
-
-    def error(self, message):
-        raise UserError(message)
-
-
 def parse_args(argv=None, prog: str = "python -m tf_crnn.synth.generate") -> argparse.Namespace:
-    parser = _ArgumentParser(prog=prog, description="Render synthetic word images into sharded TFRecords.")
+    parser = ArgumentParser(prog=prog, description="Render synthetic word images into sharded TFRecords.")
     parser.add_argument("--output_dir", required=True, help="where the shards go")
     parser.add_argument("--prefix", default="synth", help="shard names: PREFIX-train-*, PREFIX-val-*")
     parser.add_argument("--count", type=int, default=100000, help="training images")

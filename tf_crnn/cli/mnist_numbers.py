@@ -6,21 +6,14 @@ import argparse
 import os
 from typing import Optional, Sequence
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.errors import ConfigError, UserError, exit_on_user_error
 from tf_crnn.synth.mnist_numbers import DIGIT_SIZE, existing_outputs, refuse_to_overwrite, write_images, write_shards
 from tf_crnn.synth.mnist_source import SPLITS, load_mnist
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    """Turns argparse's usage-and-error output into one `error: ...` line and exit 2."""
-
-    def error(self, message):
-        raise ConfigError(message)
-
-
-
 def build_parser(prog: str = "python hlp/numbers_mnist_generator.py") -> argparse.ArgumentParser:
-    parser = _ArgumentParser(
+    parser = ArgumentParser(
         prog=prog,
         description="Generate images of numbers made of random MNIST digits, "
         "as PNG + labels.tsv or as TFRecord shards."

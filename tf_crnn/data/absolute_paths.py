@@ -244,15 +244,3 @@ def report_summary(result: Conversion) -> None:
         file=sys.stderr,
     )
 
-
-def write_atomically(path: str, content: bytes) -> None:
-    """Writes under a temporary name and renames, so a reader never sees half a file."""
-    tmp_path = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp_path, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise

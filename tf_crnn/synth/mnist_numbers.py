@@ -29,6 +29,7 @@ from typing import Iterator, List, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from tf_crnn.atomic_files import write_atomically
 from tf_crnn.errors import ConfigError
 
 ANNOTATION_NAME = "labels.tsv"
@@ -171,16 +172,8 @@ def refuse_to_overwrite(existing: Sequence[str], overwrite: bool) -> None:
 
 
 def write_text_atomically(path: str, text: str) -> None:
-    """Writes under a temporary name and renames, so a reader never sees half a file."""
-    tmp_path = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp_path, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    """UTF-8 with "\n" line ends, whole or not at all."""
+    write_atomically(path, text.encode("utf-8"))
 
 
 def write_images(images, labels, args, existing: Sequence[str] = ()) -> None:
