@@ -247,7 +247,7 @@ def test_predict_reads_every_format_in_a_folder_and_names_what_it_skips(format_f
 # -- predict: which model reads, and its flags -----------------------------------------------
 
 def test_predict_takes_a_model_dir_or_export_base_as_the_model(trained_tiny, tmp_path, capsys):
-    from tf_crnn import predict
+    from tf_crnn.cli import predict
 
     root, _ = trained_tiny
     render_text("moon").save(tmp_path / "moon.png")

@@ -228,7 +228,7 @@ def test_predict_and_export_errors_are_clean(trained_tiny, tmp_path):
 
 
 def test_predict_takes_the_model_as_a_flag_or_first_argument(trained_tiny, tmp_path, monkeypatch, capsys):
-    from tf_crnn import predict
+    from tf_crnn.cli import predict
 
     root, _ = trained_tiny
     saved = _newest_export(root)
