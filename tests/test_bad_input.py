@@ -300,6 +300,34 @@ def test_evaluation_counts_unreadable_images_per_set(tmp_path):
     assert summary["unreadable"] == 2 and summary["samples"] == 4
 
 
+def test_predict_names_a_broken_export_not_the_images_through_the_command(tmp_path):
+    """Issue 34, case 2, end to end: a SavedModel that fails on every image that decodes (its
+    graph reshapes to a size no image has) stops predict with the model named; the example
+    crops, which decode, are not reported as bad images."""
+    import tensorflow as tf
+
+    from tf_crnn.model_files import resolve_saved_model
+
+    class Broken(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+        def serve(self, images):
+            pixels = tf.map_fn(lambda data: tf.reduce_sum(tf.cast(tf.io.decode_image(data, channels=1,
+                                                                                     expand_animations=False),
+                                                                  tf.float32)), images)
+            wrong = tf.reshape(tf.concat([pixels, pixels, pixels], 0), [-1, 2])  # 3 values an image
+            return {"words": tf.strings.as_string(wrong[:, 0]), "confidences": wrong[:, 1]}
+
+    broken = Broken()
+    export = tmp_path / "broken" / "1"
+    tf.saved_model.save(broken, str(export), signatures={"serving_default": broken.serve,
+                                                         "logits": broken.serve})
+    shutil.copytree(os.path.join(resolve_saved_model(SHIPPED), "assets.extra"), export / "assets.extra")
+    result = run_module("tf_crnn.predict", tmp_path / "broken", os.path.join(REPO, "data", "examples"),
+                        timeout=BOUND)
+    assert_clean_error(result, "the model fails on an image that decodes")
+    assert "does not decode" not in result.stderr
+
+
 def test_a_model_that_fails_on_images_that_decode_is_named_not_the_images():
     """Issue 34, case 2: predict blamed every image ("image does not decode") for a broken
     export's Reshape error. A decode failure costs its image only; any other stops the run."""

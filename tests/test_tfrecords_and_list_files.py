@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from conftest import LOWER_ALNUM, TINY_WORDS, assert_clean_error, render_text, run_module, write_list_dataset
+from conftest import (LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, render_text, run_module,
+                      write_list_dataset)
 from tf_crnn.cli import convert as convert_cli
 from tf_crnn.data import convert, schema
 from tf_crnn.data.formats.list_file import read_list_file, split_line
@@ -178,3 +179,33 @@ def test_a_full_disk_at_the_report_publishes_nothing_and_the_next_run_resumes(tm
     report = convert.convert(convert_cli.parse_args([more, "--output_dir", str(out), "--prefix", "set", "--workers", "1"]))
     assert report["written"]["train"] == 50
     assert not os.path.exists(out / ".staging-set")
+
+
+def test_a_full_disk_at_a_workers_statistics_through_the_command_publishes_nothing(tmp_path):
+    """Issue 34, case 9, the other write: a worker's statistics file, through the real
+    command (the disk fills in the forked workers, as it would)."""
+    import subprocess
+    import sys
+
+    list_file = write_list_dataset(str(tmp_path / "images"), TINY_WORDS, 30)
+    out = tmp_path / "out"
+    arguments = [list_file, "--output_dir", str(out), "--prefix", "set", "--workers", "2",
+                 "--examples_per_shard", "10"]
+    full_disk = ("import builtins, errno, sys\n"
+                 "real_open = builtins.open\n"
+                 "def full_disk(path, mode='r', *rest, **kwargs):\n"
+                 "    if str(path).endswith('.stats.tmp') and 'w' in mode:\n"
+                 "        raise OSError(errno.ENOSPC, 'No space left on device')\n"
+                 "    return real_open(path, mode, *rest, **kwargs)\n"
+                 "builtins.open = full_disk\n"
+                 "from tf_crnn.cli.convert import main\n"
+                 "main(sys.argv[1:])\n")
+    result = subprocess.run([sys.executable, "-c", full_disk, *arguments], capture_output=True, text=True,
+                            timeout=300, cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=REPO))
+    assert_clean_error(result, ".stats: No space left on device", "nothing was published")
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+    assert not glob.glob(str(out / "set*")) and not glob.glob(str(out / "**" / "*.tmp"), recursive=True)
+    # The same command, with room on the disk, writes the set.
+    result = run_module("tf_crnn.data.convert", *arguments)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "set-report.json").read_text(encoding="utf-8"))["written"]["train"] == 30
