@@ -20,11 +20,17 @@ def test_without_a_command_it_lists_them_all(capsys):
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_every_command_has_its_own_help(name, capsys):
+def test_every_command_has_its_own_help_and_one_line_usage_errors(name, capsys):
+    environment = dict(os.environ)  # asking for help changes nothing (train's kernel choice included)
     with pytest.raises(SystemExit) as exit_:
         main([name, "--help"])
     assert exit_.value.code == 0
     assert f"usage: tf-crnn {name}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main([name, "--no_such_flag"])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and error.startswith("error:") and len(error.strip().splitlines()) == 1, error
+    assert dict(os.environ) == environment
 
 
 def test_an_unknown_command_is_one_line_and_the_list(capsys):

@@ -24,13 +24,14 @@ def test_verbosity_takes_names_and_the_numbers_of_earlier_releases():
     import pytest
 
     from tf_crnn.cli.train import parse_args
+    from tf_crnn.errors import ConfigError
 
     def loud(*flags):
         return parse_args(["p.json", *flags], "tf-crnn train").verbosity
 
     assert loud("--verbosity", "debug") and loud("--verbosity=info") and loud("-v", "1") and loud("--verbosity=0")
     assert not loud() and not loud("--verbosity", "warning") and not loud("--verbosity=-1")
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError, match="argument --verbosity/-v: debug, info, warning or error, not 'loud'"):
         parse_args(["p.json", "--verbosity", "loud"], "tf-crnn train")
     assert isinstance(parse_args(["p.json", "--train_steps", "5"], "x").train_steps, int)
 

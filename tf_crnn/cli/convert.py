@@ -4,6 +4,7 @@ annotation files or folders of images -> sharded TFRecords (how: tf_crnn/data/co
 import argparse
 import os
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.data.convert import FORMAT_CHOICES, POLICIES, InputSize, convert
 from tf_crnn.data.formats.csv_file import DEFAULT_DELIMITER
 from tf_crnn.errors import DataError, exit_on_user_error
@@ -18,7 +19,7 @@ def _delimiter(text: str) -> str:
 
 
 def parse_args(argv=None, prog: str = "python -m tf_crnn.data.convert"):
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = ArgumentParser(prog=prog,
                                      description="Convert annotation files (or folders of images) and their "
                                                  "images into sharded TFRecords.")
     parser.add_argument("annotations", nargs="+", help="annotation files, or folders of images named by their labels")

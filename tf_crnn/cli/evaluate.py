@@ -37,6 +37,7 @@ them, never train, tune or pick checkpoints on them.
 import argparse
 import os
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.decoding.decoders import DECODERS
 from tf_crnn.errors import DataError, exit_on_user_error
 from tf_crnn.evaluation.evaluate import WordSources, evaluate
@@ -47,7 +48,7 @@ from tf_crnn.inference.runtimes import RUNTIMES, RuntimeOptions, open_readers
 def parser_for(prog: str, models_form: bool) -> argparse.ArgumentParser:
     """The command's arguments; `models_form` (tf_crnn.portable_evaluate) takes models only as
     positional arguments and requires --annotations."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     if models_form:
         parser.add_argument("models", nargs="+",
                             help=".tflite/.onnx files, tflite_convert output folders, SavedModel folders or base paths")

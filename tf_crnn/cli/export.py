@@ -2,9 +2,9 @@
 `python -m tf_crnn.export`): a trained model dir -> a serving SavedModel
 (tf_crnn/export/saved_model.py)."""
 
-import argparse
 import os
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.config import EXPORT_PRECISIONS
 from tf_crnn.errors import ConfigError, exit_on_user_error
 from tf_crnn.export.saved_model import export_saved_model
@@ -12,7 +12,7 @@ from tf_crnn.export.saved_model import export_saved_model
 
 @exit_on_user_error
 def main(argv=None, prog: str = "python export_model.py"):
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = ArgumentParser(prog=prog,
                                      description="Export a trained model dir to a serving SavedModel.")
     parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
     parser.add_argument("--output_dir", required=True,

@@ -1,15 +1,15 @@
 """`tf-crnn make-alphabet OUT.txt LABEL_FILES...` (also `python -m tf_crnn.data.make_alphabet`):
 an alphabet file (one unit a line) derived from the labels of annotation files or TFRecord shards."""
 
-import argparse
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.data.make_alphabet import alphabet_of_files
 from tf_crnn.errors import exit_on_user_error
 
 
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.data.make_alphabet"):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog,
         description="Derive an alphabet file (one unit a line) from the labels of list files or TFRecord shards.",
     )

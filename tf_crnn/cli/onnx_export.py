@@ -1,16 +1,16 @@
 """`tf-crnn onnx-export MODEL_DIR --output FILE.onnx` (also `python -m tf_crnn.onnx_export`): the CRNN core as an ONNX model
 (what the file holds: tf_crnn/export/onnx.py)."""
 
-import argparse
 import os
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.errors import ConfigError, exit_on_user_error
 from tf_crnn.export.onnx import DEFAULT_OPSET, export_onnx
 
 
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.onnx_export"):
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = ArgumentParser(prog=prog,
                                      description="Export a trained model dir's image-to-logits core to ONNX.")
     parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
     parser.add_argument("--output", required=True, help="the .onnx file to write")

@@ -17,11 +17,11 @@ words, one a line) the words come from the beam search with a character language
 confidence is then the CTC probability of the word read.
 """
 
-import argparse
 import json
 import os
 import sys
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.errors import DataError, exit_on_user_error
 from tf_crnn.inference.files import find_images
 from tf_crnn.inference.recognizer import Recognizer
@@ -30,7 +30,7 @@ from tf_crnn.model_files import SHIPPED_MODEL, looks_like_model, resolve_saved_m
 
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.predict"):
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = ArgumentParser(prog=prog,
                                      description="Read the text in images with an exported SavedModel.")
     parser.add_argument("paths", nargs="+", metavar="[SAVED_MODEL] PATHS",
                         help="image files or folders, optionally after a SavedModel folder or model base path")

@@ -3,16 +3,17 @@
 through the clients of tf_crnn/serving_client.py (a batch TF Serving refuses is read again
 one image at a time, so only the bad image is reported)."""
 
-import argparse
 import json
 import sys
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.errors import DataError, UserError, exit_on_user_error
 from tf_crnn.serving_client import SIGNATURE, serving_apis, grpc_predict, read_batches, rest_predict
 
 
+@exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.serving_client"):
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = ArgumentParser(prog=prog,
                                      description="Read images with a tf_crnn model served by TF Serving.")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--rest", metavar="URL", help="predict URL, e.g. http://localhost:8501/v1/models/crnn:predict")

@@ -1,16 +1,16 @@
 """`tf-crnn tflite-convert MODEL_DIR --output_dir DIR` (also `python -m tf_crnn.tflite_convert`): TFLite models of a trained CRNN
 (the forms and their files: tf_crnn/export/tflite.py)."""
 
-import argparse
 import os
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.errors import ConfigError, exit_on_user_error
 from tf_crnn.export.tflite import FORMS, convert, parse_forms, parse_widths
 
 
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.tflite_convert"):
-    parser = argparse.ArgumentParser(prog=prog,
+    parser = ArgumentParser(prog=prog,
                                      description="Convert a trained model dir to TFLite (fp32, fp16, int8 core; "
                                                  "bytes-in model with Select TF ops).")
     parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 
+from tf_crnn.cli import ArgumentParser
 from tf_crnn.errors import ConfigError, exit_on_user_error
 
 # The config fields the command line may override, with their flag's help.
@@ -65,7 +66,7 @@ def parse_stop_at(text: str, now: datetime.datetime = None) -> datetime.datetime
 
 
 def parse_args(argv, prog: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=prog, description="Train and evaluate a CRNN from a config file; the "
+    parser = ArgumentParser(prog=prog, description="Train and evaluate a CRNN from a config file; the "
                                                             "same command on the same model dir resumes.")
     parser.add_argument("config", help="the config file (JSON), e.g. model_params.json")
     for name, (kind, text) in OVERRIDES.items():
@@ -99,8 +100,10 @@ def run(args) -> None:
     print(f"model dir: {config.model_dir}")
 
 
+@exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.train") -> None:
     from tf_crnn.kernels import use_onednn_for_training
 
+    args = parse_args(sys.argv[1:] if argv is None else argv, prog)  # --help and usage errors: no setting made
     use_onednn_for_training()  # before TensorFlow is imported (tf_crnn/kernels.py)
-    run(parse_args(sys.argv[1:] if argv is None else argv, prog))
+    run(args)
