@@ -21,7 +21,6 @@ from tf_crnn.errors import ConfigError
 class Command(NamedTuple):
     module: str  # under tf_crnn.cli, with a main(argv, prog)
     summary: str
-    first_name: str  # how earlier releases ran it, still working
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -34,27 +33,18 @@ class ArgumentParser(argparse.ArgumentParser):
 
 # In the order of the data flow: data in, training, export, reading.
 COMMANDS = {
-    "convert": Command("convert", "annotation files or folders of images -> sharded TFRecords",
-                       "python -m tf_crnn.data.convert"),
-    "generate": Command("generate", "render synthetic word images into sharded TFRecords",
-                        "python -m tf_crnn.synth.generate"),
-    "mnist-numbers": Command("mnist_numbers", "numbers written with MNIST digits, as images or TFRecords",
-                             "python hlp/numbers_mnist_generator.py"),
-    "absolute-paths": Command("absolute_paths", "make the image paths of annotation files absolute",
-                              "python hlp/csv_path_convertor.py"),
-    "make-alphabet": Command("make_alphabet", "an alphabet file from the labels of annotations or shards",
-                             "python -m tf_crnn.data.make_alphabet"),
-    "train": Command("train", "train and evaluate from a config file (the same command resumes)",
-                     "python -m tf_crnn.train"),
-    "export": Command("export", "a trained model dir -> a serving SavedModel", "python export_model.py"),
-    "tflite-convert": Command("tflite_convert", "a trained model dir -> TFLite models",
-                              "python -m tf_crnn.tflite_convert"),
-    "onnx-export": Command("onnx_export", "a trained model dir -> an ONNX model", "python -m tf_crnn.onnx_export"),
-    "predict": Command("predict", "read the text in image files or folders", "python -m tf_crnn.predict"),
-    "evaluate": Command("evaluate", "word accuracy and CER of a model on labelled sets",
-                        "python -m tf_crnn.evaluate"),
-    "serving-client": Command("serving_client", "read images with a model served by TF Serving",
-                              "python -m tf_crnn.serving_client"),
+    "convert": Command("convert", "annotation files or folders of images -> sharded TFRecords"),
+    "generate": Command("generate", "render synthetic word images into sharded TFRecords"),
+    "mnist-numbers": Command("mnist_numbers", "numbers written with MNIST digits, as images or TFRecords"),
+    "absolute-paths": Command("absolute_paths", "make the image paths of annotation files absolute"),
+    "make-alphabet": Command("make_alphabet", "an alphabet file from the labels of annotations or shards"),
+    "train": Command("train", "train and evaluate from a config file (the same command resumes)"),
+    "export": Command("export", "a trained model dir -> a serving SavedModel"),
+    "tflite-convert": Command("tflite_convert", "a trained model dir -> TFLite models"),
+    "onnx-export": Command("onnx_export", "a trained model dir -> an ONNX model"),
+    "predict": Command("predict", "read the text in image files or folders"),
+    "evaluate": Command("evaluate", "word accuracy and CER of a model on labelled sets"),
+    "serving-client": Command("serving_client", "read images with a model served by TF Serving"),
 }
 
 

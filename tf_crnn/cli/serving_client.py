@@ -28,7 +28,6 @@ def main(argv=None, prog: str = "python -m tf_crnn.serving_client"):
     return run(parser.parse_args(argv))
 
 
-@exit_on_user_error
 def run(args):
     from tf_crnn.inference.files import find_images
 

@@ -80,7 +80,6 @@ def parse_args(argv, prog: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@exit_on_user_error
 def run(args) -> None:
     from tf_crnn.config import load_config
     from tf_crnn.model.distribute import split_cpu_for_named_devices
