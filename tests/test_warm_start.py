@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import ImageOps
 
 from conftest import (LOWER_ALNUM, REPO, TINY_WORDS, assert_clean_error, kill_9_once_saved, render_text,
                       run_module, tiny_model_fields, write_config)
@@ -28,12 +29,14 @@ def warm_fields(trained_tiny, model_dir, **overrides):
     return fields
 
 
-def read_with_checkpoint(model_dir, checkpoint, words, tmp_path):
-    """Exports `checkpoint` of `model_dir` and reads rendered `words` with it."""
+def read_with_checkpoint(model_dir, checkpoint, words, tmp_path, colours=None):
+    """Exports `checkpoint` of `model_dir` and reads rendered `words` with it (dark ink on
+    light paper, or `colours` (ink, paper) as RGB triples)."""
     paths = []
     for index, word in enumerate(words):
         path = tmp_path / f"w{index:02d}.png"
-        render_text(word).save(path)
+        image = render_text(word)
+        (ImageOps.colorize(image, *colours) if colours else image).save(path)
         paths.append(str(path))
     out = tmp_path / f"export-{os.path.basename(checkpoint)}"
     result = run_module("tf_crnn.export", model_dir, "--output_dir", out, "--checkpoint", checkpoint, check=True)
@@ -65,6 +68,29 @@ def test_warm_start_reads_the_words_before_the_first_step(trained_tiny, tmp_path
     reader = tf.train.load_checkpoint(str(model_dir / "model.ckpt-0"))
     slot = reader.get_tensor("crnn/logits/kernel/Adam")
     assert reader.get_tensor("global_step") == 0 and not slot.any()
+
+
+def test_a_grey_model_starts_a_colour_one_reading_coloured_words_before_the_first_step(trained_tiny, tmp_path):
+    """channels 3 from a grey source: the kernels that read the image are spread over red,
+    green and blue by their luminance weights, so red ink on yellow paper reads at step 0."""
+    from tf_crnn.model.warm_start import LUMINANCE_WEIGHTS
+
+    root, _ = trained_tiny
+    model_dir = tmp_path / "colour"
+    fields = warm_fields(trained_tiny, model_dir, channels=3, train_steps=1, save_checkpoints_steps=1)
+    result = run_module("tf_crnn.train", write_config(tmp_path / "p.json", **fields), check=True)
+    assert "grey to colour: crnn/conv1/kernel spread" in result.stdout, result.stdout
+    colour, grey = tf.train.load_checkpoint(str(model_dir / "model.ckpt-0")), tf.train.load_checkpoint(str(root / "model"))
+    spread = grey.get_tensor("crnn/conv1/kernel") * np.reshape(LUMINANCE_WEIGHTS, (1, 1, 3, 1))
+    np.testing.assert_allclose(colour.get_tensor("crnn/conv1/kernel"), spread, rtol=1e-6)
+    readings = read_with_checkpoint(model_dir, str(model_dir / "model.ckpt-0"), TINY_WORDS, tmp_path,
+                                    colours=((170, 20, 20), (250, 240, 120)))
+    assert sum(r == w for r, w in zip(readings, TINY_WORDS)) >= 9, readings
+    # Colour to grey is not a spread: it is refused, naming the layer.
+    colour_fields = dict(warm_fields(trained_tiny, tmp_path / "back"), init_from=str(model_dir), channels=1,
+                         train_steps=2)
+    assert_clean_error(run_module("tf_crnn.train", write_config(tmp_path / "back.json", **colour_fields)),
+                       "field 'init_from': layer crnn/conv1 does not match", "channels")
 
 
 def test_a_changed_alphabet_keeps_the_readings_of_shared_units(trained_tiny, tmp_path):

@@ -9,8 +9,13 @@ Every network variable whose name and shape match is loaded, batch-norm moving
 statistics included; the optimizer's slots and the global step start fresh. When the
 alphabets differ, the output layer's columns (kernel) and entries (bias) of the units both
 alphabets have, matched by their text, are carried over, as is the blank; the new units
-keep their fresh initial values. A layer whose shape differs (other channels, LSTM sizes,
-backbone) is refused before training with one message naming it.
+keep their fresh initial values. A colour network (`channels` 3) starts from a grey one:
+each convolution that reads the image gets the grey kernel spread over red, green and
+blue by the luminance weights that turn colour into grey (ITU-R BT.601, as TensorFlow's
+`rgb_to_grayscale` and JPEG's decoder), so the colour network begins reading exactly what
+the grey one read, and training then learns what colour adds. Any other layer whose shape
+differs (LSTM sizes, conv_channels, backbone) is refused before training with one message
+naming it.
 
 The weights are loaded by the Scaffold's `init_fn`, which TensorFlow runs only when a
 session starts without a checkpoint to restore: once the model dir has one, a restart
@@ -25,6 +30,9 @@ from tf_crnn.model_files import Source
 
 CLASSIFIER_SCOPE = "crnn/logits/"
 NETWORK_SCOPE = "crnn/"
+# Red, green and blue's shares of grey (ITU-R BT.601): a grey kernel spread by them reads a
+# colour image as the grey network read its grey version.
+LUMINANCE_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 @dataclass
@@ -34,15 +42,19 @@ class Plan:
     source: Source
     direct: List[str]  # network variable names loaded as they are
     fresh: List[str]  # network variables the source does not have (they keep their initial values)
+    # Kernels that read the image, grey in the source and colour here: spread over the channels.
+    spread: List[str]
     # The output layer: (new column, old column) of each unit both alphabets have, blank included.
     classifier_columns: List[tuple]
     new_units: List[str]
     classifier_remapped: bool
 
     def summary(self) -> str:
-        loaded = len(self.direct) + (2 if self.classifier_remapped else 0)
+        loaded = len(self.direct) + len(self.spread) + (2 if self.classifier_remapped else 0)
         text = (f"warm start from {self.source.name} ({self.source.kind}, {self.source.checkpoint}): "
                 f"{loaded} of {loaded + len(self.fresh)} network variables loaded")
+        if self.spread:
+            text += f"; grey to colour: {', '.join(self.spread)} spread over red, green and blue"
         if self.classifier_remapped:
             text += (f"; output layer: {len(self.classifier_columns) - 1} units carried over by their text, "
                      f"the blank too, {len(self.new_units)} new")
@@ -84,18 +96,21 @@ def plan_warm_start(config, source: Source) -> Plan:
     if not any(name.startswith(NETWORK_SCOPE) for name in old_shapes):
         raise ConfigError(f"field 'init_from': {source.checkpoint} holds no tf_crnn network variables "
                           f"(none under {NETWORK_SCOPE})")
-    direct, fresh = [], []
+    grey_to_colour = source.architecture.get("channels") == 1 and config.channels == 3
+    direct, fresh, spread = [], [], []
     for name, shape in network_variable_shapes(config).items():  # in the network's order: the first mismatch is named
         if name.startswith(CLASSIFIER_SCOPE):
             continue
         if name not in old_shapes:
             fresh.append(name)
+        elif grey_to_colour and _reads_the_image(list(old_shapes[name]), shape):
+            spread.append(name)
         elif list(old_shapes[name]) != shape:
             layer = name.rsplit("/", 1)[0]
             raise ConfigError(
                 f"field 'init_from': layer {layer} does not match: {name} is {list(old_shapes[name])} in "
-                f"{source.name}, {shape} in this config (a different backbone, conv_channels, lstm_units or "
-                "image_height?); leave the architecture fields out to take them from init_from")
+                f"{source.name}, {shape} in this config (a different backbone, conv_channels, lstm_units, "
+                "image_height or channels?); leave the architecture fields out to take them from init_from")
         else:
             direct.append(name)
     new_alphabet = for_config(config)
@@ -111,7 +126,13 @@ def plan_warm_start(config, source: Source) -> Plan:
     columns = [(new, old_index[unit]) for new, unit in enumerate(new_alphabet.units) if unit in old_index]
     columns.append((new_alphabet.blank_id, len(old_units)))  # the blank is the last class of both
     new_units = [unit for unit in new_alphabet.units if unit not in old_index]
-    return Plan(source, direct, fresh, columns, new_units, classifier_remapped=kernel_shape is not None)
+    return Plan(source, direct, fresh, spread, columns, new_units, classifier_remapped=kernel_shape is not None)
+
+
+def _reads_the_image(old_shape: list, new_shape: list) -> bool:
+    """A convolution kernel [height, width, in, out] that took one grey channel and takes three here."""
+    return (len(old_shape) == 4 and old_shape[2] == 1 and new_shape[2] == 3
+            and old_shape[:2] + old_shape[3:] == new_shape[:2] + new_shape[3:])
 
 
 class WarmStartInit:
@@ -127,7 +148,7 @@ class WarmStartInit:
         self.plan = plan
         self._variables = {v.name.split(":")[0]: v for v in network.variables}
         self._feeds = {}
-        for name in plan.direct + ([CLASSIFIER_SCOPE + "kernel", CLASSIFIER_SCOPE + "bias"]
+        for name in plan.direct + plan.spread + ([CLASSIFIER_SCOPE + "kernel", CLASSIFIER_SCOPE + "bias"]
                                    if plan.classifier_remapped else []):
             variable = self._variables[name]
             value = tf.compat.v1.placeholder(variable.dtype.base_dtype, variable.shape)
@@ -142,6 +163,11 @@ class WarmStartInit:
         for name in self.plan.direct:
             placeholder, assign = self._feeds[name]
             session.run(assign, {placeholder: reader.get_tensor(name)})
+        for name in self.plan.spread:
+            placeholder, assign = self._feeds[name]
+            grey = reader.get_tensor(name)  # [height, width, 1, out]
+            weights = np.array(LUMINANCE_WEIGHTS, dtype=grey.dtype).reshape(1, 1, 3, 1)
+            session.run(assign, {placeholder: grey * weights})
         if self.plan.classifier_remapped:
             new_ids = [new for new, _ in self.plan.classifier_columns]
             old_ids = [old for _, old in self.plan.classifier_columns]
