@@ -1,7 +1,8 @@
 """One rule for what an image is (tf_crnn/data/images.py), through every command that reads
 files: a CMYK JPEG, a phone photo's EXIF rotation and a palette PNG whose text is drawn by
 its transparency read as they look in convert, predict, evaluate and the serving client
-(issue 34, cases 11 to 13). Before, the first was skipped or failed its batch, the second
+(issue 34, cases 11 to 13); the serving graph itself (tf_crnn/data/graph_images.py) turns
+and composites them alike and refuses the CMYK JPEG, naming it. Before, the first was skipped or failed its batch, the second
 read sideways ("j" at 0.62) and the third read "" at 0.000."""
 
 import io
@@ -14,7 +15,9 @@ from PIL import Image
 
 from conftest import render_text, run_module
 from tf_crnn.data import schema
-from tf_crnn.data.images import checked_image_bytes
+from tf_crnn.data.graph_images import CMYK_MESSAGE, decode_as_it_looks
+from tf_crnn.data.images import as_it_looks, checked_image_bytes
+from tf_crnn.model_files import resolve_saved_model
 
 EXIF_ORIENTATION = 0x0112
 
@@ -78,6 +81,55 @@ def test_plain_png_and_jpeg_are_kept_byte_for_byte():
         out = io.BytesIO()
         render_text("cat").save(out, format=fmt)
         assert checked_image_bytes(out.getvalue()) == out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_the_serving_graph_turns_every_exif_orientation_as_pillow_does(fmt):
+    """Orientations 1 to 8, each stored with its tag, against Pillow's exif_transpose. The
+    three bands differ (the text, the text upside down, the text), so a wrong turn shows."""
+    word = render_text("fish")
+    stored = Image.merge("RGB", [word, word.transpose(Image.Transpose.FLIP_TOP_BOTTOM), word])
+    decode = tf.function(lambda data: decode_as_it_looks(data, 3))
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[EXIF_ORIENTATION] = orientation
+        out = io.BytesIO()
+        stored.save(out, format=fmt, exif=exif, **({"quality": 95} if fmt == "JPEG" else {}))
+        looks = np.asarray(as_it_looks(Image.open(io.BytesIO(out.getvalue()))), np.float32) / 255
+        seen = decode(tf.constant(out.getvalue())).numpy()
+        assert seen.shape == looks.shape, orientation
+        # PNG: the same pixels; JPEG: TensorFlow's and Pillow's decoders round differently.
+        assert np.abs(seen - looks).max() < (1e-6 if fmt == "PNG" else 0.1), orientation
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_serving_graph_composites_transparency_as_pillow_does_and_keeps_plain_files_as_they_were(channels):
+    decode = tf.function(lambda data: decode_as_it_looks(data, channels))
+    mode = "L" if channels == 1 else "RGB"
+    for make in (palette_png_drawn_by_transparency, white_text_on_transparency):
+        data = make("moon")
+        looks = np.asarray(as_it_looks(Image.open(io.BytesIO(data))).convert(mode), np.float32) / 255
+        seen = decode(tf.constant(data)).numpy()
+        assert np.abs(seen - looks.reshape(seen.shape)).max() < 1e-3, make.__name__
+    for fmt in ("PNG", "JPEG"):
+        out = io.BytesIO()
+        render_text("cat").convert("RGB").save(out, format=fmt)
+        plain = tf.io.decode_image(out.getvalue(), channels=channels, expand_animations=False)
+        np.testing.assert_array_equal(decode(tf.constant(out.getvalue())).numpy(),
+                                      tf.image.convert_image_dtype(plain, tf.float32).numpy())
+
+
+def test_the_serving_graph_reads_them_as_they_look_and_refuses_a_cmyk_jpeg_by_name(trained_tiny):
+    root, _ = trained_tiny
+    serve = tf.saved_model.load(resolve_saved_model(str(root / "model" / "export" / "latest"))).signatures[
+        "serving_default"]
+    for name in ("rotated.jpg", "palette.png"):
+        word, make = CASES[name]
+        text = serve(images=tf.constant([make(word)]))["words"].numpy()[0].decode()
+        assert text == word, (name, text)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="CMYK JPEG"):
+        serve(images=tf.constant([cmyk_jpeg("bird")]))
+    assert "send it as RGB" in CMYK_MESSAGE
 
 
 @pytest.fixture(scope="module")

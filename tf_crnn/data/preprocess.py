@@ -40,31 +40,3 @@ def resize_to_height(image: tf.Tensor, height: int, min_width: int, max_width: i
     resized = tf.image.resize(image, tf.stack([height, width]), method="bilinear", antialias=True)
     resized.set_shape([height, None, image.shape[-1]])
     return tf.clip_by_value(resized, 0.0, 1.0), width
-
-
-def encoded_batch_to_images(encoded: tf.Tensor, height: int, channels: int, min_width: int, max_width: int,
-                            with_source_widths: bool = False):
-    """A batch of encoded images -> (float images [batch, height, widest, channels], widths),
-    plus each image's width as decoded when `with_source_widths` (to map positions in the
-    resized image back to the caller's pixels).
-
-    Each image is padded to `max_width` inside map_fn (fixed shapes keep it simple) and the
-    batch is then cut to its own widest image.
-    """
-
-    def one(data):
-        decoded = decode_image(data, channels)
-        image, width = resize_to_height(decoded, height, min_width, max_width)
-        padded = tf.pad(image, [[0, 0], [0, max_width - width], [0, 0]])
-        return padded, width, tf.shape(decoded)[1]
-
-    images, widths, source_widths = tf.map_fn(
-        one,
-        encoded,
-        fn_output_signature=(tf.TensorSpec([height, max_width, channels], tf.float32), tf.TensorSpec([], tf.int32),
-                             tf.TensorSpec([], tf.int32)),
-    )
-    widest = tf.reduce_max(tf.concat([widths, [min_width]], axis=0))
-    if with_source_widths:
-        return images[:, :, :widest, :], widths, source_widths
-    return images[:, :, :widest, :], widths

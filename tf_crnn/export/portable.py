@@ -184,7 +184,7 @@ class FixedWidthInputs:
     def __init__(self, metadata: dict):
         import tensorflow as tf
 
-        from tf_crnn.data.preprocess import encoded_batch_to_images
+        from tf_crnn.data.graph_images import encoded_batch_to_images
 
         height, channels = metadata["image_height"], metadata["channels"]
         min_width, width = metadata["min_image_width"], metadata["width"]

@@ -33,7 +33,7 @@ def serving_input_receiver_fn(config):
     """Receiver for encoded image bytes, with an alternative receiver for decoded images."""
     import tensorflow as tf
 
-    from tf_crnn.data.preprocess import encoded_batch_to_images
+    from tf_crnn.data.graph_images import encoded_batch_to_images
 
     def receiver_fn():
         encoded = tf.compat.v1.placeholder(tf.string, [None], name="image_bytes")
