@@ -9,7 +9,7 @@ when set (ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 CPU keeps oneDNN on, capped at A
 the kernels an AVX2-only CPU runs, which `TF_ENABLE_ONEDNN_OPTS=0` gives); an export in
 bfloat16 on a CPU that emulates it gets the warning of tf_crnn/precision.py.
 
-    python scripts/bench_serving.py [--saved_model DIR] [--config model_params.json] [--repeats 30]
+    python scripts/bench_serving.py [--saved_model DIR] [--config model_params.json] [--repeats 30] [--format jpeg]
 """
 
 import argparse
@@ -41,7 +41,13 @@ def export_untrained(config_path, work):
     return export_saved_model(config.model_dir, os.path.join(work, "export")), files
 
 
-def sample_images(files, count):
+def sample_images(files, count, image_format="png"):
+    """`count` encoded images of the shards (PNG), re-encoded as JPEG if asked: the serving
+    graph reads each format's header its own way (tf_crnn/data/graph_images.py)."""
+    import io
+
+    from PIL import Image
+
     from tf_crnn.data.schema import read_examples
 
     images = []
@@ -49,6 +55,11 @@ def sample_images(files, count):
         images.extend(image for image, _, _ in read_examples(path))
         if len(images) >= count:
             break
+    if image_format == "jpeg":
+        for index, data in enumerate(images):
+            out = io.BytesIO()
+            Image.open(io.BytesIO(data)).save(out, format="JPEG", quality=90)
+            images[index] = out.getvalue()
     return images[:count]
 
 
@@ -74,6 +85,7 @@ def main():
     parser.add_argument("--saved_model", default=None)
     parser.add_argument("--config", default=os.path.join(REPO, "model_params.json"))
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--format", choices=("png", "jpeg"), default="png", help="the bytes sent (default: png)")
     parser.add_argument("--output", default=os.path.join(REPO, "benchmarks", "results", "serving.json"))
     args = parser.parse_args()
 
@@ -92,10 +104,10 @@ def main():
         precision = saved_model_precision(saved_model)
         warn_if_emulated_bfloat16(saved_model)
         serve = tf.saved_model.load(saved_model).signatures["serving_default"]
-        images = sample_images(files, 64)
+        images = sample_images(files, 64, args.format)
         results = [time_batches(serve, images, size, args.repeats) for size in (1, 64)]
     report = {"benchmark": "serving", "saved_model": args.saved_model or f"untrained {os.path.relpath(args.config, REPO)}",
-              "input": "32x100 grayscale PNG bytes", "precision": precision,
+              "input": f"32x100 grayscale {args.format.upper()} bytes", "precision": precision,
               "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "not set"), "results": results}
     write_result(report, args.output)
 

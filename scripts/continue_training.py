@@ -23,6 +23,12 @@ is there, so the same command resumes a run dir another sitting left:
    it in place of tf_crnn/pretrained/crnn_words/1, only if it reads more of the validation
    crops than the shipped model.
 
+`--color` renders the words in colour and trains a colour network (`channels` 3) from the
+grey weights (each kernel that reads the image spread over red, green and blue by its
+luminance weights: tf_crnn/model/warm_start.py), the real crops read in their own
+colours. `--precision auto` trains in bfloat16 where the CPU computes it natively; the
+shipped export computes in float32 either way.
+
 `--model crnn_words_cased` does the same for the case-sensitive model: mixed-case words in
 printable ASCII, the real labels as written (scripts/continue_params_cased.json), and
 exact, case-sensitive accuracy deciding the ship (`labels_cs_jyouhou.tsv` among the
@@ -75,13 +81,13 @@ PLANS = {
 }
 
 
-def render(plan, run_dir, count, seed):
+def render(plan, run_dir, count, seed, color=False):
     if glob.glob(os.path.join(run_dir, "rendered", f"{plan.render_prefix}-val-*.tfrecord")):
         print("rendered words: there already")
         return
     run([sys.executable, "-m", "tf_crnn.synth.generate", "--output_dir", os.path.join(run_dir, "rendered"),
          "--prefix", plan.render_prefix, "--count", str(count), "--val_count", "2000", "--seed", str(seed),
-         *plan.render_options])
+         *plan.render_options] + (["--color"] if color else []))
 
 
 def convert_real(run_dir, real_train):
@@ -93,11 +99,16 @@ def convert_real(run_dir, real_train):
              os.path.join(run_dir, "real"), "--prefix", prefix, "--val_ratio", "0", "--examples_per_shard", "1000"])
 
 
-def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"]):
-    """The template with the run's length: the schedule spans `steps`; this sitting ends at `until_step`."""
+def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"], channels=1, precision=None):
+    """The template with the run's length (the schedule spans `steps`; this sitting ends at
+    `until_step`), its input channels and, where given, its training precision."""
     with open(os.path.join(REPO, "scripts", plan.template), encoding="utf-8") as handle:
         params = json.load(handle)
     params.update(train_steps=min(until_step or steps, steps), decay_steps=steps)
+    if channels != 1:
+        params["channels"] = channels
+    if precision:
+        params["precision"] = precision
     path = os.path.join(run_dir, "params.json")
     with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(params, handle, indent=2)
@@ -129,6 +140,10 @@ def main(argv=None):
     parser.add_argument("--until_step", type=int, help="end this sitting at this global step, the learning "
                                                        "rate following the schedule of --steps all the same "
                                                        "(two run dirs compared over their first steps)")
+    parser.add_argument("--color", action="store_true", help="colour renders and a colour network started from "
+                                                             "the grey weights (channels 3)")
+    parser.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"),
+                        help="training precision (default: the template's, float32)")
     parser.add_argument("--ship", action="store_true", help="install the best export if it reads more of the "
                                                             "validation crops than the shipped model")
     args = parser.parse_args(argv)
@@ -138,11 +153,11 @@ def main(argv=None):
     os.makedirs(run_dir, exist_ok=True)
 
     step("1/5 rendered words")
-    render(plan, run_dir, args.rendered, args.seed)
+    render(plan, run_dir, args.rendered, args.seed, args.color)
     step("2/5 real crops")
     convert_real(run_dir, args.real_train)
     step("3/5 train")
-    params = write_params(run_dir, args.steps, args.until_step, plan)
+    params = write_params(run_dir, args.steps, args.until_step, plan, 3 if args.color else 1, args.precision)
     run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
 
     step("4/5 evaluate")

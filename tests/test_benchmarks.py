@@ -84,9 +84,11 @@ def test_input_and_serving_benchmarks(trained_tiny, tmp_path):
     assert _read(tmp_path / "i.json")["images_per_second"] > 0
     export = root / "model" / "export" / "latest"
     newest = export / max(os.listdir(export), key=lambda d: int(d) if d.isdigit() else -1)
-    _run_script("bench_serving.py", "--saved_model", newest, "--repeats", 3, "--output", tmp_path / "s.json")
-    results = _read(tmp_path / "s.json")["results"]
-    assert [r["batch_size"] for r in results] == [1, 64]
+    _run_script("bench_serving.py", "--saved_model", newest, "--repeats", 3, "--format", "jpeg",
+                "--output", tmp_path / "s.json")
+    report = _read(tmp_path / "s.json")
+    results = report["results"]
+    assert [r["batch_size"] for r in results] == [1, 64] and "JPEG bytes" in report["input"]
     for r in results:
         assert r["words_per_second"] > 0 and 0 < r["latency_p50_ms"] <= r["latency_p99_ms"]
 

@@ -163,3 +163,14 @@ def test_continued_training_of_the_cased_model_keeps_the_labels_as_written(tmp_p
     rendered = config.train_sources[0].files[0]
     assert os.path.basename(rendered).startswith(f"{plan.render_prefix}-train-")
     assert plan.measure == "word_accuracy" and "IIIT5K/labels_cs_jyouhou.tsv" in plan.benchmark_sets
+
+
+def test_continued_training_in_colour_keeps_the_grey_models_other_fields(tmp_path):
+    """`--color`: the same network with three input channels, started from the grey weights
+    (tf_crnn/model/warm_start.py spreads the first kernel); `--precision` reaches the config."""
+    import continue_training
+
+    config = load_config(continue_training.write_params(str(tmp_path), 900, channels=3, precision="float32"))
+    grey = load_config(continue_training.write_params(str(tmp_path), 900))
+    assert (config.channels, grey.channels) == (3, 1) and config.precision == "float32"
+    assert config.conv_channels == grey.conv_channels and config.lstm_units == grey.lstm_units

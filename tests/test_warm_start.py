@@ -32,6 +32,7 @@ def warm_fields(trained_tiny, model_dir, **overrides):
 def read_with_checkpoint(model_dir, checkpoint, words, tmp_path, colours=None):
     """Exports `checkpoint` of `model_dir` and reads rendered `words` with it (dark ink on
     light paper, or `colours` (ink, paper) as RGB triples)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, word in enumerate(words):
         path = tmp_path / f"w{index:02d}.png"
@@ -72,7 +73,8 @@ def test_warm_start_reads_the_words_before_the_first_step(trained_tiny, tmp_path
 
 def test_a_grey_model_starts_a_colour_one_reading_coloured_words_before_the_first_step(trained_tiny, tmp_path):
     """channels 3 from a grey source: the kernels that read the image are spread over red,
-    green and blue by their luminance weights, so red ink on yellow paper reads at step 0."""
+    green and blue by their luminance weights, so coloured words read at step 0 as the grey
+    model reads them."""
     from tf_crnn.model.warm_start import LUMINANCE_WEIGHTS
 
     root, _ = trained_tiny
@@ -83,9 +85,13 @@ def test_a_grey_model_starts_a_colour_one_reading_coloured_words_before_the_firs
     colour, grey = tf.train.load_checkpoint(str(model_dir / "model.ckpt-0")), tf.train.load_checkpoint(str(root / "model"))
     spread = grey.get_tensor("crnn/conv1/kernel") * np.reshape(LUMINANCE_WEIGHTS, (1, 1, 3, 1))
     np.testing.assert_allclose(colour.get_tensor("crnn/conv1/kernel"), spread, rtol=1e-6)
-    readings = read_with_checkpoint(model_dir, str(model_dir / "model.ckpt-0"), TINY_WORDS, tmp_path,
-                                    colours=((170, 20, 20), (250, 240, 120)))
+    # Dark blue ink on cream paper: the colour network reads what the grey one reads of them.
+    colours = ((30, 30, 150), (255, 245, 190))
+    readings = read_with_checkpoint(model_dir, str(model_dir / "model.ckpt-0"), TINY_WORDS, tmp_path / "c", colours)
+    grey_readings = read_with_checkpoint(root / "model", tf.train.latest_checkpoint(str(root / "model")), TINY_WORDS,
+                                         tmp_path / "g", colours)
     assert sum(r == w for r, w in zip(readings, TINY_WORDS)) >= 9, readings
+    assert sum(r == g for r, g in zip(readings, grey_readings)) >= 9, (readings, grey_readings)
     # Colour to grey is not a spread: it is refused, naming the layer.
     colour_fields = dict(warm_fields(trained_tiny, tmp_path / "back"), init_from=str(model_dir), channels=1,
                          train_steps=2)
