@@ -17,7 +17,8 @@ is there, so the same command resumes a run dir another sitting left:
    RUN_DIR/model has no checkpoint, else from that checkpoint. Checkpoints are picked on
    the real validation crops; each evaluation's figures are in RUN_DIR/model/evaluations.jsonl;
 4. read the real validation crops (alphanumeric, case-insensitive) with the best export
-   and with the shipped model, and the benchmarks (../shared/benchmarks) with the best;
+   and with the shipped model, and the benchmarks (../shared/benchmarks) with the best
+   (not after an `--until_step` sitting);
 5. `--ship`: export the best export's weights again for serving (float32, greedy, no
    alternative readings, as the shipped model: scripts/reexport_shipped_model.py) and put
    it in place of tf_crnn/pretrained/crnn_words/1, only if it reads more of the validation
@@ -169,7 +170,9 @@ def main(argv=None):
                "val_shipped": validation_accuracy(plan, resolve_saved_model(shipped), val_tsv,
                                                   os.path.join(run_dir, "eval_val_shipped"))}
     sets = [os.path.join(args.benchmarks, name) for name in plan.benchmark_sets]
-    if all(os.path.isfile(path) for path in sets):
+    # A sitting cut short by --until_step (one arm of a comparison) is judged on the
+    # validation crops alone: the test sets are read once, by the sitting that may ship.
+    if args.until_step is None and all(os.path.isfile(path) for path in sets):
         run([sys.executable, "-m", "tf_crnn.evaluate", best, *sets, "--decoders", "greedy",
              "--output_dir", os.path.join(run_dir, "eval_benchmarks")])
         with open(os.path.join(run_dir, "eval_benchmarks", "evaluation.json"), encoding="utf-8") as handle:
