@@ -20,8 +20,8 @@ def _delimiter(text: str) -> str:
 
 def parse_args(argv=None, prog: str = "python -m tf_crnn.data.convert"):
     parser = ArgumentParser(prog=prog,
-                                     description="Convert annotation files (or folders of images) and their "
-                                                 "images into sharded TFRecords.")
+                            description="Convert annotation files (or folders of images) and their "
+                                        "images into sharded TFRecords.")
     parser.add_argument("annotations", nargs="+", help="annotation files, or folders of images named by their labels")
     parser.add_argument("--output_dir", required=True, help="folder for the shards and the report")
     parser.add_argument("--prefix", default="data", help="shard name prefix (default: data)")

@@ -13,7 +13,7 @@ from tf_crnn.export.saved_model import export_saved_model
 @exit_on_user_error
 def main(argv=None, prog: str = "python export_model.py"):
     parser = ArgumentParser(prog=prog,
-                                     description="Export a trained model dir to a serving SavedModel.")
+                            description="Export a trained model dir to a serving SavedModel.")
     parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
     parser.add_argument("--output_dir", required=True,
                         help="model base path; the SavedModel goes to a numbered version folder inside it")

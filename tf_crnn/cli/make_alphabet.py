@@ -1,7 +1,6 @@
 """`tf-crnn make-alphabet OUT.txt LABEL_FILES...` (also `python -m tf_crnn.data.make_alphabet`):
 an alphabet file (one unit a line) derived from the labels of annotation files or TFRecord shards."""
 
-
 from tf_crnn.cli import ArgumentParser
 from tf_crnn.data.make_alphabet import alphabet_of_files
 from tf_crnn.errors import exit_on_user_error

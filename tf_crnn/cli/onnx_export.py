@@ -11,7 +11,7 @@ from tf_crnn.export.onnx import DEFAULT_OPSET, export_onnx
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.onnx_export"):
     parser = ArgumentParser(prog=prog,
-                                     description="Export a trained model dir's image-to-logits core to ONNX.")
+                            description="Export a trained model dir's image-to-logits core to ONNX.")
     parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
     parser.add_argument("--output", required=True, help="the .onnx file to write")
     parser.add_argument("--width", type=int, default=128,

@@ -31,7 +31,7 @@ from tf_crnn.model_files import SHIPPED_MODEL, looks_like_model, resolve_saved_m
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.predict"):
     parser = ArgumentParser(prog=prog,
-                                     description="Read the text in images with an exported SavedModel.")
+                            description="Read the text in images with an exported SavedModel.")
     parser.add_argument("paths", nargs="+", metavar="[SAVED_MODEL] PATHS",
                         help="image files or folders, optionally after a SavedModel folder or model base path")
     parser.add_argument("--model", default=None,

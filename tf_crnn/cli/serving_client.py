@@ -14,7 +14,7 @@ from tf_crnn.serving_client import SIGNATURE, serving_apis, grpc_predict, read_b
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.serving_client"):
     parser = ArgumentParser(prog=prog,
-                                     description="Read images with a tf_crnn model served by TF Serving.")
+                            description="Read images with a tf_crnn model served by TF Serving.")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--rest", metavar="URL", help="predict URL, e.g. http://localhost:8501/v1/models/crnn:predict")
     where.add_argument("--grpc", metavar="HOST:PORT", help="gRPC address, e.g. localhost:8500")

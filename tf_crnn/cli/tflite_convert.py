@@ -11,8 +11,8 @@ from tf_crnn.export.tflite import FORMS, convert, parse_forms, parse_widths
 @exit_on_user_error
 def main(argv=None, prog: str = "python -m tf_crnn.tflite_convert"):
     parser = ArgumentParser(prog=prog,
-                                     description="Convert a trained model dir to TFLite (fp32, fp16, int8 core; "
-                                                 "bytes-in model with Select TF ops).")
+                            description="Convert a trained model dir to TFLite (fp32, fp16, int8 core; "
+                                        "bytes-in model with Select TF ops).")
     parser.add_argument("model_dir", help="model dir written by python -m tf_crnn.train")
     parser.add_argument("--output_dir", required=True, help="folder for the .tflite files and tf_crnn.json")
     parser.add_argument("--width", type=parse_widths, default=(128,),

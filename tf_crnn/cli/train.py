@@ -67,7 +67,7 @@ def parse_stop_at(text: str, now: datetime.datetime = None) -> datetime.datetime
 
 def parse_args(argv, prog: str) -> argparse.Namespace:
     parser = ArgumentParser(prog=prog, description="Train and evaluate a CRNN from a config file; the "
-                                                            "same command on the same model dir resumes.")
+                                                   "same command on the same model dir resumes.")
     parser.add_argument("config", help="the config file (JSON), e.g. model_params.json")
     for name, (kind, text) in OVERRIDES.items():
         parser.add_argument(f"--{name}", type=kind, default=None, help=f"{text} (overrides the config)")
