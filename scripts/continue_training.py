@@ -100,9 +100,11 @@ def convert_real(run_dir, real_train):
              os.path.join(run_dir, "real"), "--prefix", prefix, "--val_ratio", "0", "--examples_per_shard", "1000"])
 
 
-def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"], channels=1, precision=None):
+def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"], channels=1, precision=None,
+                 min_image_width=None):
     """The template with the run's length (the schedule spans `steps`; this sitting ends at
-    `until_step`), its input channels and, where given, its training precision."""
+    `until_step`), its input channels and, where given, its training precision and the
+    width narrower images are stretched to (in training, evaluation and the exports)."""
     with open(os.path.join(REPO, "scripts", plan.template), encoding="utf-8") as handle:
         params = json.load(handle)
     params.update(train_steps=min(until_step or steps, steps), decay_steps=steps)
@@ -110,6 +112,8 @@ def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"], chan
         params["channels"] = channels
     if precision:
         params["precision"] = precision
+    if min_image_width:
+        params["min_image_width"] = min_image_width
     path = os.path.join(run_dir, "params.json")
     with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(params, handle, indent=2)
@@ -145,6 +149,8 @@ def main(argv=None):
                                                              "the grey weights (channels 3)")
     parser.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"),
                         help="training precision (default: the template's, float32)")
+    parser.add_argument("--min_image_width", type=int, help="stretch narrower images to this width in training "
+                                                                 "and serving alike (default: the template's, 8)")
     parser.add_argument("--ship", action="store_true", help="install the best export if it reads more of the "
                                                             "validation crops than the shipped model")
     args = parser.parse_args(argv)
@@ -158,7 +164,8 @@ def main(argv=None):
     step("2/5 real crops")
     convert_real(run_dir, args.real_train)
     step("3/5 train")
-    params = write_params(run_dir, args.steps, args.until_step, plan, 3 if args.color else 1, args.precision)
+    params = write_params(run_dir, args.steps, args.until_step, plan, 3 if args.color else 1, args.precision,
+                          args.min_image_width)
     run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
 
     step("4/5 evaluate")

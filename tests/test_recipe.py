@@ -174,3 +174,13 @@ def test_continued_training_in_colour_keeps_the_grey_models_other_fields(tmp_pat
     grey = load_config(continue_training.write_params(str(tmp_path), 900))
     assert (config.channels, grey.channels) == (3, 1) and config.precision == "float32"
     assert config.conv_channels == grey.conv_channels and config.lstm_units == grey.lstm_units
+
+
+def test_continued_training_can_stretch_narrow_crops_to_a_wider_minimum(tmp_path):
+    """`--min_image_width`: the narrow-crops rule under test reaches the config, which the
+    training input, the evaluation and the exports all read (the template keeps 8)."""
+    import continue_training
+
+    assert load_config(continue_training.write_params(str(tmp_path), 900)).min_image_width == 8
+    config = load_config(continue_training.write_params(str(tmp_path), 900, min_image_width=64))
+    assert config.min_image_width == 64 and config.train_steps == 900
