@@ -101,10 +101,11 @@ def convert_real(run_dir, real_train):
 
 
 def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"], channels=1, precision=None,
-                 min_image_width=None):
+                 min_image_width=None, init_from=None):
     """The template with the run's length (the schedule spans `steps`; this sitting ends at
-    `until_step`), its input channels and, where given, its training precision and the
-    width narrower images are stretched to (in training, evaluation and the exports)."""
+    `until_step`), its input channels and, where given, its training precision, the width
+    narrower images are stretched to (in training, evaluation and the exports) and the
+    weights it starts from (default: the shipped model)."""
     with open(os.path.join(REPO, "scripts", plan.template), encoding="utf-8") as handle:
         params = json.load(handle)
     params.update(train_steps=min(until_step or steps, steps), decay_steps=steps)
@@ -114,6 +115,8 @@ def write_params(run_dir, steps, until_step=None, plan=PLANS["crnn_words"], chan
         params["precision"] = precision
     if min_image_width:
         params["min_image_width"] = min_image_width
+    if init_from:
+        params["init_from"] = init_from
     path = os.path.join(run_dir, "params.json")
     with open(path + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(params, handle, indent=2)
@@ -151,6 +154,8 @@ def main(argv=None):
                         help="training precision (default: the template's, float32)")
     parser.add_argument("--min_image_width", type=int, help="stretch narrower images to this width in training "
                                                                  "and serving alike (default: the template's, 8)")
+    parser.add_argument("--init_from", help="start from this export or checkpoint instead of the shipped model "
+                                            "(an arm compared with a run that started before the last ship)")
     parser.add_argument("--ship", action="store_true", help="install the best export if it reads more of the "
                                                             "validation crops than the shipped model")
     args = parser.parse_args(argv)
@@ -165,7 +170,7 @@ def main(argv=None):
     convert_real(run_dir, args.real_train)
     step("3/5 train")
     params = write_params(run_dir, args.steps, args.until_step, plan, 3 if args.color else 1, args.precision,
-                          args.min_image_width)
+                          args.min_image_width, args.init_from and os.path.abspath(args.init_from))
     run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
 
     step("4/5 evaluate")

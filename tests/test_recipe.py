@@ -184,3 +184,14 @@ def test_continued_training_can_stretch_narrow_crops_to_a_wider_minimum(tmp_path
     assert load_config(continue_training.write_params(str(tmp_path), 900)).min_image_width == 8
     config = load_config(continue_training.write_params(str(tmp_path), 900, min_image_width=64))
     assert config.min_image_width == 64 and config.train_steps == 900
+
+
+def test_continued_training_can_start_from_other_weights_than_the_shipped_ones(tmp_path):
+    """`--init_from`: an arm of a comparison starts where its control started, even after a
+    ship replaced the shipped model; the alphabet then comes from those weights."""
+    import continue_training
+
+    other = resolve_saved_model(os.path.join(REPO, "tf_crnn", "pretrained", "crnn_words_cased"))
+    config = load_config(continue_training.write_params(str(tmp_path), 900, init_from=other))
+    assert config.init_from == other and "A" in config.alphabet
+    assert "A" not in load_config(continue_training.write_params(str(tmp_path), 900)).alphabet
