@@ -30,6 +30,11 @@ luminance weights: tf_crnn/model/warm_start.py), the real crops read in their ow
 colours. `--precision auto` trains in bfloat16 where the CPU computes it natively; the
 shipped export computes in float32 either way.
 
+`--min_image_width W` stretches narrower images to W pixels in training, evaluation and
+the exports alike (the narrow-crops rule of issue 33; the template keeps 8), and
+`--init_from EXPORT` starts from other weights than the shipped model's: an arm of a
+comparison starts where its control started, though a ship came between them.
+
 `--model crnn_words_cased` does the same for the case-sensitive model: mixed-case words in
 printable ASCII, the real labels as written (scripts/continue_params_cased.json), and
 exact, case-sensitive accuracy deciding the ship (`labels_cs_jyouhou.tsv` among the
