@@ -177,13 +177,14 @@ def test_continued_training_in_colour_keeps_the_grey_models_other_fields(tmp_pat
 
 
 def test_continued_training_can_stretch_narrow_crops_to_a_wider_minimum(tmp_path):
-    """`--min_image_width`: the narrow-crops rule under test reaches the config, which the
-    training input, the evaluation and the exports all read (the template keeps 8)."""
+    """The narrow-crops rule reaches the config, which the training input, the evaluation and
+    the exports all read: the template stretches to 64 pixels, `--min_image_width` overrides
+    it (8 gives the rule stages 1 to 6 were trained with)."""
     import continue_training
 
-    assert load_config(continue_training.write_params(str(tmp_path), 900)).min_image_width == 8
-    config = load_config(continue_training.write_params(str(tmp_path), 900, min_image_width=64))
-    assert config.min_image_width == 64 and config.train_steps == 900
+    assert load_config(continue_training.write_params(str(tmp_path), 900)).min_image_width == 64
+    config = load_config(continue_training.write_params(str(tmp_path), 900, min_image_width=8))
+    assert config.min_image_width == 8 and config.train_steps == 900
 
 
 def test_continued_training_can_start_from_other_weights_than_the_shipped_ones(tmp_path):
