@@ -139,6 +139,12 @@ def validation_accuracy(plan, export, val_tsv, output_dir):
         return json.load(handle)["results"][0][plan.measure]
 
 
+def _absolute_if_a_path(init_from):
+    """A path made absolute (params.json is read from the run dir); a shipped model's name,
+    or nothing, as it is."""
+    return os.path.abspath(init_from) if init_from and os.path.exists(init_from) else init_from
+
+
 @exit_on_user_error
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,8 +167,9 @@ def main(argv=None):
                         help="training precision (default: the template's, float32)")
     parser.add_argument("--min_image_width", type=int, help="stretch narrower images to this width in training "
                                                                  "and serving alike (default: the template's, 64)")
-    parser.add_argument("--init_from", help="start from this export or checkpoint instead of the shipped model "
-                                            "(an arm compared with a run that started before the last ship)")
+    parser.add_argument("--init_from", help="start from this export, checkpoint or shipped model instead of the "
+                                            "shipped model continued (an arm compared with a run that started "
+                                            "before the last ship)")
     parser.add_argument("--ship", action="store_true", help="install the best export if it reads more of the "
                                                             "validation crops than the shipped model")
     args = parser.parse_args(argv)
@@ -177,7 +184,7 @@ def main(argv=None):
     convert_real(run_dir, args.real_train)
     step("3/5 train")
     params = write_params(run_dir, args.steps, args.until_step, plan, 3 if args.color else 1, args.precision,
-                          args.min_image_width, args.init_from and os.path.abspath(args.init_from))
+                          args.min_image_width, _absolute_if_a_path(args.init_from))
     run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
 
     step("4/5 evaluate")

@@ -176,7 +176,7 @@ def test_continued_training_in_colour_keeps_the_grey_models_other_fields(tmp_pat
     assert config.conv_channels == grey.conv_channels and config.lstm_units == grey.lstm_units
 
 
-def test_continued_training_can_stretch_narrow_crops_to_a_wider_minimum(tmp_path):
+def test_continued_training_stretches_narrow_crops_to_64_pixels_unless_told_otherwise(tmp_path):
     """The narrow-crops rule reaches the config, which the training input, the evaluation and
     the exports all read: the template stretches to 64 pixels, `--min_image_width` overrides
     it (8 gives the rule stages 1 to 6 were trained with)."""
@@ -196,3 +196,5 @@ def test_continued_training_can_start_from_other_weights_than_the_shipped_ones(t
     config = load_config(continue_training.write_params(str(tmp_path), 900, init_from=other))
     assert config.init_from == other and "A" in config.alphabet
     assert "A" not in load_config(continue_training.write_params(str(tmp_path), 900)).alphabet
+    assert continue_training._absolute_if_a_path("crnn_words_cased") == "crnn_words_cased"
+    assert continue_training._absolute_if_a_path(os.path.relpath(other)) == other
