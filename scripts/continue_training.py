@@ -59,7 +59,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
-from tf_crnn.model_files import install_export, resolve_saved_model  # noqa: E402
+from tf_crnn.model_files import install_export, resolve_saved_model, shipped_models  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 USUAL_SETS = ("IIIT5K/labels.tsv", "SVT/labels.tsv", "IC13/labels.tsv")
@@ -141,8 +141,9 @@ def validation_accuracy(plan, export, val_tsv, output_dir):
 
 def _absolute_if_a_path(init_from):
     """A path made absolute (params.json is read from the run dir); a shipped model's name,
-    or nothing, as it is."""
-    return os.path.abspath(init_from) if init_from and os.path.exists(init_from) else init_from
+    or nothing, as it is. Names are told from paths as the config tells them (a checkpoint
+    prefix is a path that exists as no file)."""
+    return init_from if not init_from or init_from in shipped_models() else os.path.abspath(init_from)
 
 
 @exit_on_user_error

@@ -198,3 +198,5 @@ def test_continued_training_can_start_from_other_weights_than_the_shipped_ones(t
     assert "A" not in load_config(continue_training.write_params(str(tmp_path), 900)).alphabet
     assert continue_training._absolute_if_a_path("crnn_words_cased") == "crnn_words_cased"
     assert continue_training._absolute_if_a_path(os.path.relpath(other)) == other
+    prefix = os.path.join("runs", "arm", "model.ckpt-250")  # a checkpoint prefix: no file of that name
+    assert continue_training._absolute_if_a_path(prefix) == os.path.abspath(prefix)
