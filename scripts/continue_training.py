@@ -59,7 +59,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tf_crnn.errors import exit_on_user_error  # noqa: E402
-from tf_crnn.model_files import install_export, resolve_saved_model, shipped_models  # noqa: E402
+from tf_crnn.model_files import install_export, resolve_saved_model, resolve_source, shipped_models  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 USUAL_SETS = ("IIIT5K/labels.tsv", "SVT/labels.tsv", "IC13/labels.tsv")
@@ -174,6 +174,11 @@ def main(argv=None):
     parser.add_argument("--ship", action="store_true", help="install the best export if it reads more of the "
                                                             "validation crops than the shipped model")
     args = parser.parse_args(argv)
+    if args.min_image_width is not None and args.min_image_width < 1:
+        parser.error(f"--min_image_width must be at least 1, not {args.min_image_width}")
+    init_from = _absolute_if_a_path(args.init_from)
+    if init_from:
+        resolve_source(init_from)  # a wrong --init_from is told before minutes of rendering
     run_dir = os.path.abspath(args.run_dir)
     plan = PLANS[args.model]
     shipped = os.path.join(REPO, "tf_crnn", "pretrained", args.model)
@@ -185,7 +190,7 @@ def main(argv=None):
     convert_real(run_dir, args.real_train)
     step("3/5 train")
     params = write_params(run_dir, args.steps, args.until_step, plan, 3 if args.color else 1, args.precision,
-                          args.min_image_width, _absolute_if_a_path(args.init_from))
+                          args.min_image_width, init_from)
     run([sys.executable, "-m", "tf_crnn.train", params] + (["--stop_at", args.stop_at] if args.stop_at else []))
 
     step("4/5 evaluate")
