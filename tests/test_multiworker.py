@@ -96,10 +96,14 @@ def test_chief_and_worker_train_one_model_and_export_it(tiny_shards, tmp_path):
     assert re.search(r"^\[chief\] .*step = ", launcher_log, re.M) and re.search(r"^\[worker0\] .*step = ", launcher_log, re.M)
     chief_steps, worker_steps = steps_logged(logs / "chief.log"), steps_logged(logs / "worker0.log")
     # Each trainer logs every LOG_EVERY of its own steps, numbered by the one global step on the
-    # parameter server: that step moving faster than a trainer's own steps shows the other one
-    # training at the same time.
-    for steps in (chief_steps, worker_steps):
-        assert len(steps) >= 2 and steps[-1] - steps[0] > LOG_EVERY * (len(steps) - 1), (chief_steps, worker_steps)
+    # parameter server. Both took steps of their own; and one of them saw the other's steps on
+    # that counter: it started above 0 (it joined a model the other had trained), or the counter
+    # moved faster than its own steps (the other trained beside it). On a loaded machine the
+    # worker may start only when the chief is halfway, so overlap is not asked of both.
+    assert len(chief_steps) >= 2 and len(worker_steps) >= 2, (chief_steps, worker_steps)
+    saw_the_other = [steps for steps in (chief_steps, worker_steps)
+                     if steps[0] > 0 or steps[-1] - steps[0] > LOG_EVERY * (len(steps) - 1)]
+    assert saw_the_other, (chief_steps, worker_steps)
     assert "Start Tensorflow server" in (logs / "ps0.log").read_text()
 
     checkpoint = tf.train.latest_checkpoint(str(model_dir))
