@@ -37,6 +37,9 @@ sitting, docs/recipe.md; stages 1 to 6 were trained and shipped with 8), and
 `--init_from EXPORT` starts from other weights than the shipped model's: an arm of a
 comparison starts where its control started, though a ship came between them.
 
+`--midground SHARE` renders that share of the words with stray letters behind them
+(tf_crnn/synth/render.py), a lever of issue 33 §2 measured as an arm (docs/recipe.md).
+
 `--model crnn_words_cased` does the same for the case-sensitive model: mixed-case words in
 printable ASCII, the real labels as written (scripts/continue_params_cased.json), and
 exact, case-sensitive accuracy deciding the ship (`labels_cs_jyouhou.tsv` among the
@@ -89,13 +92,14 @@ PLANS = {
 }
 
 
-def render(plan, run_dir, count, seed, color=False):
+def render(plan, run_dir, count, seed, color=False, midground=0.0):
     if glob.glob(os.path.join(run_dir, "rendered", f"{plan.render_prefix}-val-*.tfrecord")):
         print("rendered words: there already")
         return
+    looks = (["--color"] if color else []) + (["--midground", str(midground)] if midground else [])
     run([sys.executable, "-m", "tf_crnn.synth.generate", "--output_dir", os.path.join(run_dir, "rendered"),
          "--prefix", plan.render_prefix, "--count", str(count), "--val_count", "2000", "--seed", str(seed),
-         *plan.render_options] + (["--color"] if color else []))
+         *plan.render_options, *looks])
 
 
 def convert_real(run_dir, real_train):
@@ -164,6 +168,8 @@ def main(argv=None):
                                                        "(two run dirs compared over their first steps)")
     parser.add_argument("--color", action="store_true", help="colour renders and a colour network started from "
                                                              "the grey weights (channels 3)")
+    parser.add_argument("--midground", type=float, default=0.0, metavar="SHARE",
+                        help="share of the rendered words with stray letters behind them (tf_crnn.synth.generate)")
     parser.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"),
                         help="training precision (default: the template's, float32)")
     parser.add_argument("--min_image_width", type=int, help="stretch narrower images to this width in training "
@@ -176,6 +182,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.min_image_width is not None and args.min_image_width < 1:
         parser.error(f"--min_image_width must be at least 1, not {args.min_image_width}")
+    if not 0.0 <= args.midground <= 1.0:
+        parser.error(f"--midground is a share of the words, from 0 to 1, not {args.midground}")
     init_from = _absolute_if_a_path(args.init_from)
     if init_from:
         resolve_source(init_from)  # a wrong --init_from is told before minutes of rendering
@@ -185,7 +193,7 @@ def main(argv=None):
     os.makedirs(run_dir, exist_ok=True)
 
     step("1/5 rendered words")
-    render(plan, run_dir, args.rendered, args.seed, args.color)
+    render(plan, run_dir, args.rendered, args.seed, args.color, args.midground)
     step("2/5 real crops")
     convert_real(run_dir, args.real_train)
     step("3/5 train")

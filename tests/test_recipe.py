@@ -202,12 +202,13 @@ def test_continued_training_can_start_from_other_weights_than_the_shipped_ones(t
     assert continue_training._absolute_if_a_path(prefix) == os.path.abspath(prefix)
 
 
-def test_continued_training_refuses_a_wrong_init_from_or_width_before_rendering(tmp_path):
-    """A mistyped `--init_from` or a width under 1 is one line, before anything is rendered
-    or written (the run dir is not even made)."""
+def test_continued_training_refuses_a_wrong_init_from_width_or_share_before_rendering(tmp_path):
+    """A mistyped `--init_from`, a width under 1 or a midground share outside 0..1 is one
+    line, before anything is rendered or written (the run dir is not even made)."""
     script = os.path.join(REPO, "scripts", "continue_training.py")
     for flags, message in ((["--init_from", str(tmp_path / "nope")], "field 'init_from': "),
-                           (["--min_image_width", "0"], "--min_image_width must be at least 1, not 0")):
+                           (["--min_image_width", "0"], "--min_image_width must be at least 1, not 0"),
+                           (["--midground", "2"], "--midground is a share of the words, from 0 to 1, not 2.0")):
         result = subprocess.run([sys.executable, script, "--run_dir", str(tmp_path / "run"), *flags],
                                 capture_output=True, text=True)
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr

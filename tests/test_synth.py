@@ -218,6 +218,30 @@ def test_render_is_deterministic_for_a_seed(fonts):
     assert len(set(first)) == 5
 
 
+def test_stray_letters_behind_a_word_are_fainter_than_it_and_off_by_default(fonts):
+    """The midground: letters painted on the background before the word, in a contrast
+    below the word's; with the default share of 0 a seed renders what it always did."""
+    from tf_crnn.synth import render
+
+    shown = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        palette = render._Palette(rng, 1)
+        background = np.full((40, 160, 1), palette.back, np.float32)
+        alpha = np.zeros((40, 160, 3), np.float32)
+        alpha[12:28, 10:150, render._FILL] = 1.0  # a word 16 pixels high
+        painted = render._stray_letters(background, alpha, "street", palette, rng, fonts)
+        change = np.abs(painted - background).max()
+        assert change <= 0.7 * palette.contrast + 1e-5, (seed, change, palette.contrast)
+        shown += change > 0.1 * palette.contrast
+    assert shown >= 9, shown
+    plain = [render_word("street", np.random.default_rng(seed), fonts).tobytes() for seed in range(4)]
+    assert plain == [render_word("street", np.random.default_rng(seed), fonts, midground=0.0).tobytes()
+                     for seed in range(4)]
+    assert plain != [render_word("street", np.random.default_rng(seed), fonts, midground=1.0).tobytes()
+                     for seed in range(4)]
+
+
 @pytest.mark.parametrize("color, mode", [(False, "L"), (True, "RGB")])
 def test_rendered_crops_are_plausible(fonts, color, mode):
     rng = np.random.default_rng(3)
@@ -263,6 +287,19 @@ def test_output_does_not_depend_on_worker_count(tmp_path):
     assert shards[1] == shards[2]
 
 
+def test_the_midground_share_reaches_the_rendered_shards(tmp_path, fonts):
+    """`--midground` changes the images of a seed; 0 leaves them as they were."""
+    def images(folder, *flags):
+        main(["--output_dir", str(tmp_path / folder), "--count", "6", "--val_count", "0", "--seed", "4",
+              "--workers", "1", "--fonts", *fonts[:3], *flags])
+        return [image for path in sorted((tmp_path / folder).glob("*-train-*.tfrecord"))
+                for image, _, _ in read_examples(str(path))]
+
+    plain = images("plain")
+    assert images("zero", "--midground", "0") == plain
+    assert images("all", "--midground", "1") != plain
+
+
 def test_images_dir_gets_val_images_and_labels(tmp_path):
     images_dir = str(tmp_path / "img")
     generate(str(tmp_path / "s"), count=1, val_count=3, seed=0, workers=1, image_format="png", images_dir=images_dir)
@@ -292,6 +329,7 @@ def test_charset_from_an_alphabet_file(tmp_path):
         (["--format", "gif"], "format"),
         (["--case", "mixed"], "upper-case"),
         (["--nonsense"], "unrecognized"),
+        (["--midground", "1.5"], "midground"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_error_line(tmp_path, capsys, argv, message):

@@ -32,6 +32,8 @@ def parse_args(argv=None, prog: str = "python -m tf_crnn.synth.generate") -> arg
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="rendering processes")
     parser.add_argument("--format", dest="image_format", default="jpeg", help=f"image encoding: {' or '.join(FORMATS)}")
     parser.add_argument("--color", action="store_true", help="RGB images (default: grey)")
+    parser.add_argument("--midground", type=float, default=0.0, metavar="SHARE",
+                        help="share of the words drawn with stray letters behind them, 0 to 1 (default: 0)")
     parser.add_argument("--images_dir", help="also write the validation images as files with a labels.tsv")
     return parser.parse_args(argv)
 
@@ -56,5 +58,6 @@ def main(argv=None, prog: str = "python -m tf_crnn.synth.generate"):
         images_dir=args.images_dir,
         words_file=args.words_file,
         fonts=args.fonts,
+        midground=args.midground,
     )
     print(summary_line(summary))

@@ -61,6 +61,7 @@ class SampleSettings:
     color: bool
     fonts: Tuple[str, ...]
     words_file: Optional[str] = None  # the user's word list; None: the English words
+    midground: float = 0.0  # share of words with stray letters behind them
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def generate(
     images_dir: Optional[str] = None,
     words_file: Optional[str] = None,
     fonts: Optional[Sequence[str]] = None,
+    midground: float = 0.0,
     log=sys.stderr,
 ) -> dict:
     """Renders `count` training and `val_count` validation samples into shards under
@@ -100,13 +102,14 @@ def generate(
 
     `words_file` replaces the English words with a word list (the charset is then its
     characters unless given; the case defaults to 'as_written'), `fonts` the system font
-    folders with font files or folders. Raises `UserError` for bad arguments, before
+    folders with font files or folders; `midground` is the share of words drawn with
+    stray letters behind them (tf_crnn/synth/render.py). Raises `UserError` for bad arguments, before
     anything is rendered. With more than one worker, a script that calls this must guard
     its entry point with `if __name__ == "__main__":`, since the worker processes import
     the main module.
     """
     workers = workers or os.cpu_count() or 1
-    _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format)
+    _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format, midground)
     case = case or ("as_written" if words_file else "lower")
     entries = read_word_list(words_file) if words_file else None
     charset_from_words = charset is None and entries is not None
@@ -127,7 +130,7 @@ def generate(
     WordSampler(drawable, np.random.default_rng(seed), min_length, max_length, case,
                 words=kept if entries is not None else None)
     settings = SampleSettings(drawable, case, min_length, max_length, image_format, color, survey.usable,
-                              words_file)
+                              words_file, midground)
     os.makedirs(output_dir, exist_ok=True)
     report = _write_report(output_dir, prefix, charset, survey, words_report)
     _print_survey(report, log)
@@ -222,7 +225,7 @@ def _print_survey(report: dict, log) -> None:
               + (f"; left out: {_left_out_text(words)}" if words["left_out"] else ""), file=log, flush=True)
 
 
-def _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format):
+def _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format, midground):
     if not prefix or os.sep in prefix:
         raise ConfigError(f"prefix must be a non-empty file name prefix, got {prefix!r}")
     if count < 0 or val_count < 0 or count + val_count == 0:
@@ -235,6 +238,8 @@ def _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers
         raise ConfigError(f"workers must be >= 1, got {workers}")
     if image_format not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {image_format!r}")
+    if not 0.0 <= midground <= 1.0:
+        raise ConfigError(f"midground is a share of the words, from 0 to 1, got {midground}")
 
 
 def _plan(split, count, output_dir, prefix, per_shard, seed, settings) -> List[ShardJob]:
@@ -268,7 +273,7 @@ def render_shard(job: ShardJob) -> Tuple[ShardJob, List[Sample]]:
         text = words.display_form(label)
         if not any(covers(path, text) for path in fonts):
             text = label  # a mark beside the word that no font has: the word alone
-        image = render_word(text, rng, fonts, color=settings.color)
+        image = render_word(text, rng, fonts, color=settings.color, midground=settings.midground)
         source = f"synth:{job.split}/{job.first_index + offset}"
         samples.append((encode_image(image, settings.image_format), label, source))
     return job, samples

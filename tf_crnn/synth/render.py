@@ -9,9 +9,9 @@ A sample is made in steps, each with random strength and driven only by the give
 3. crop tightly around the ink, with small random margins; now and then the word has
    neighbours (letters of the next words on its line, or lines of text above or below
    it) and the crop cuts into them;
-4. paint a background (flat, gradient, procedural texture, blended random shapes) and
-   composite shadow, border and text onto it in colours of random contrast, dark on
-   light or light on dark;
+4. paint a background (flat, gradient, procedural texture, blended random shapes, and,
+   if asked for, stray letters behind the word) and composite shadow, border and text
+   onto it in colours of random contrast, dark on light or light on dark;
 5. degrade the result like a camera would: uneven lighting, blur, lower resolution,
    sensor noise and JPEG artefacts.
 
@@ -48,6 +48,11 @@ _LINE_GAP = (0.05, 0.3)
 # none misreads them (rendered words squeezed to 0.65 of their width: 96.8% -> 86.4%).
 _CONDENSED_FRACTION = 0.3
 _CONDENSED_WIDTH = (0.5, 0.8)
+# Stray letters behind the word (SynthTIGER's "midground"): a line of other letters in
+# another font and size, off the word's line and fainter than the word, as the signs and
+# posters behind a word in a photograph show. Their contrast with the background, as a
+# share of the word's; what share of words have them is `render_word`'s `midground`.
+_MIDGROUND_CONTRAST = (0.25, 0.7)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class _Surroundings:
 
 def render_word(
     text: str, rng: np.random.Generator, fonts: List[str], height: int = 32, color: bool = False,
-    bulge: Optional[float] = None,
+    bulge: Optional[float] = None, midground: float = 0.0,
 ) -> Image.Image:
     """Returns `text` rendered as a tight word crop: an 'L' image, or 'RGB' if `color`.
 
@@ -75,6 +80,8 @@ def render_word(
     the arc bend (0 for none, else its bulge in text heights) instead of drawing it as the
     training data does; one seed then gives the same word, font and colours at every
     bulge, which is how scripts/distortion_check.py measures a model on bent words.
+    `midground` is the share of words drawn with stray letters behind them (0, the
+    default, draws nothing more from `rng`, so a seed gives the images it always gave).
     """
     size = max(8, int(round(height * rng.uniform(0.85, 1.6))))
     font = load_font(_pick_font(text, rng, fonts), size)
@@ -86,6 +93,8 @@ def render_word(
     channels = 3 if color else 1
     palette = _Palette(rng, channels)
     image = _background(alpha.shape[:2], palette, rng)
+    if midground and rng.random() < midground:
+        image = _stray_letters(image, alpha, text, palette, rng, fonts)
     image = _paint_text(image, alpha, palette, rng)
     image = _uneven_lighting(image, rng)
     return _degrade(image, rng)
@@ -471,6 +480,36 @@ def _blend_shapes(image: np.ndarray, palette: _Palette, rng: np.random.Generator
         colour = _colour(rng, rng.random(), palette.channels)
         image = _lerp(image, colour, amount * np.asarray(mask, np.float32)[..., None] / 255.0)
     return image
+
+
+def _stray_letters(image: np.ndarray, alpha: np.ndarray, text: str, palette: _Palette, rng: np.random.Generator,
+                   fonts: List[str]) -> np.ndarray:
+    """Paints a line of letters across the background behind the word: `text`'s own
+    characters shuffled, in a font that has them and at 0.9-2.2 times the word's height,
+    its middle 0.4-1 word heights above or below the word's, slightly turned and out of
+    focus, in a colour whose contrast with the background is a fraction of the word's.
+    The model learns that letters which are not the word's are not read."""
+    height, width = image.shape[:2]
+    chars = [c for c in text if not c.isspace()]
+    rows = np.flatnonzero(alpha[..., _FILL].max(axis=1) > 0.5)
+    if not chars or not rows.size:
+        return image
+    text_height = int(rows[-1] - rows[0] + 1)
+    size = max(6, int(text_height * rng.uniform(0.9, 2.2)))
+    stray = "".join(rng.choice(chars, size=int(width / (0.4 * size)) + 2))
+    font = load_font(_pick_font(stray, rng, fonts), size)
+    middle = (rows[0] + rows[-1]) / 2 + text_height * rng.uniform(0.4, 1.0) * rng.choice((-1, 1))
+    mask = Image.new("L", (width, height))
+    ImageDraw.Draw(mask).text((-rng.uniform(0, 0.5) * size, middle), stray, fill=255, font=font, anchor="lm")
+    mask = mask.rotate(rng.normal(0.0, 4.0), resample=Image.Resampling.BILINEAR)
+    mask = mask.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.0, 1.0) * text_height / 16)))
+    back = float(palette.back @ _LUMA) if palette.channels == 3 else float(palette.back[0])
+    difference = palette.contrast * rng.uniform(*_MIDGROUND_CONTRAST)
+    # Lighter or darker than the background at random, where both fit in 0..1 (one always does).
+    lighter = back + difference <= 1 and (back < difference or rng.random() < 0.5)
+    luminance = back + difference if lighter else back - difference
+    colour = _colour(rng, luminance, palette.channels)
+    return _lerp(image, colour, np.asarray(mask, np.float32)[..., None] / 255.0)
 
 
 def _paint_text(image: np.ndarray, alpha: np.ndarray, palette: _Palette, rng: np.random.Generator) -> np.ndarray:
