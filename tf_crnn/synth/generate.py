@@ -103,10 +103,10 @@ def generate(
     `words_file` replaces the English words with a word list (the charset is then its
     characters unless given; the case defaults to 'as_written'), `fonts` the system font
     folders with font files or folders; `midground` is the share of words drawn with
-    stray letters behind them (tf_crnn/synth/render.py). Raises `UserError` for bad arguments, before
-    anything is rendered. With more than one worker, a script that calls this must guard
-    its entry point with `if __name__ == "__main__":`, since the worker processes import
-    the main module.
+    stray letters behind them (tf_crnn/synth/render.py). Raises `UserError` for bad
+    arguments, before anything is rendered. With more than one worker, a script that calls
+    this must guard its entry point with `if __name__ == "__main__":`, since the worker
+    processes import the main module.
     """
     workers = workers or os.cpu_count() or 1
     _check_arguments(prefix, count, val_count, seed, examples_per_shard, workers, image_format, midground)
