@@ -398,6 +398,7 @@ class _Palette:
         text_lum, back_lum = (dark, light) if dark_text else (light, dark)
         self.contrast = contrast
         self.channels = channels
+        self.back_luminance = back_lum
         self.text = _colour(rng, text_lum, channels)
         self.text2 = _colour(rng, np.clip(text_lum + rng.normal(0, contrast / 4), 0, 1), channels)
         self.back = _colour(rng, back_lum, channels)
@@ -503,7 +504,7 @@ def _stray_letters(image: np.ndarray, alpha: np.ndarray, text: str, palette: _Pa
     ImageDraw.Draw(mask).text((-rng.uniform(0, 0.5) * size, middle), stray, fill=255, font=font, anchor="lm")
     mask = mask.rotate(rng.normal(0.0, 4.0), resample=Image.Resampling.BILINEAR)
     mask = mask.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.0, 1.0) * text_height / 16)))
-    back = float(palette.back @ _LUMA) if palette.channels == 3 else float(palette.back[0])
+    back = palette.back_luminance
     difference = palette.contrast * rng.uniform(*_MIDGROUND_CONTRAST)
     # Lighter or darker than the background at random, where both fit in 0..1 (one always does).
     lighter = back + difference <= 1 and (back < difference or rng.random() < 0.5)
